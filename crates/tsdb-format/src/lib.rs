@@ -1,0 +1,7 @@
+//! The Prometheus TSDB block format, byte-compatible with Prometheus 2.42: varints and bit
+//! streams, XOR chunks, chunk segment files, the index, tombstones and `meta.json`.
+
+pub mod encoding;
+mod error;
+
+pub use error::{Error, Result};
