@@ -138,7 +138,8 @@ fn is_go_printable(c: char) -> bool {
     if (c as u32) < 0x80 {
         return (' '..='~').contains(&c);
     }
-    !c.is_control() && !(c.is_whitespace() && c != '\u{3000}') && c != '\u{ad}' && c != '\u{feff}'
+    let space_other_than_ideographic = c.is_whitespace() && c != '\u{3000}';
+    !c.is_control() && !space_other_than_ideographic && c != '\u{ad}' && c != '\u{feff}'
 }
 
 #[cfg(test)]

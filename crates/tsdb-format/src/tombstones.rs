@@ -112,7 +112,8 @@ impl Tombstones {
         }
         let body = &bytes[5..bytes.len() - 4];
         let crc_at = bytes.len() - 4;
-        let stored = u32::from_be_bytes([bytes[crc_at], bytes[crc_at + 1], bytes[crc_at + 2], bytes[crc_at + 3]]);
+        let stored =
+            u32::from_be_bytes([bytes[crc_at], bytes[crc_at + 1], bytes[crc_at + 2], bytes[crc_at + 3]]);
         let computed = crc32c(body);
         if stored != computed {
             return Err(Error::Checksum { path: path.to_path_buf(), offset: 5, stored, computed });
@@ -121,7 +122,8 @@ impl Tombstones {
         let mut d = Decbuf::new(body);
         while !d.is_empty() {
             let at = 5 + d.position() as u64;
-            let entry = (|| Ok::<_, crate::encoding::DecodeError>((d.uvarint()?, d.varint()?, d.varint()?)))();
+            let entry =
+                (|| Ok::<_, crate::encoding::DecodeError>((d.uvarint()?, d.varint()?, d.varint()?)))();
             let (series_ref, min_time, max_time) = entry.map_err(|e| Error::decode(path, at, e))?;
             t.add(series_ref, Interval { min_time, max_time });
         }
@@ -165,7 +167,10 @@ mod tests {
         t.add(3, Interval { min_time: 21, max_time: 30 });
         t.add(3, Interval { min_time: 100, max_time: 200 });
         t.add(1, Interval { min_time: -5, max_time: 5 });
-        assert_eq!(t.get(3), &[Interval { min_time: 10, max_time: 30 }, Interval { min_time: 100, max_time: 200 }]);
+        assert_eq!(
+            t.get(3),
+            &[Interval { min_time: 10, max_time: 30 }, Interval { min_time: 100, max_time: 200 }]
+        );
         let back = Tombstones::decode(&t.encode(), Path::new("tombstones")).unwrap();
         assert_eq!(back, t);
         assert_eq!(back.num_intervals(), 3);

@@ -1,11 +1,9 @@
 //! Byte-level building blocks shared by every format in this crate: Go-compatible varints,
-//! big-endian buffers, CRC-32C and the bit stream used by XOR chunks.
+//! big-endian buffers and CRC-32C. (The bit stream of XOR chunks lives with them in `chunkenc`.)
 
-mod bstream;
 mod buf;
 mod varint;
 
-pub use bstream::{BitReader, BitWriter};
 pub use buf::{Decbuf, Encbuf};
 pub use varint::{put_uvarint, put_varint, read_uvarint, read_varint, uvarint_len};
 
