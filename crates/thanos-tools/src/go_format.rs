@@ -1,5 +1,8 @@
-//! Go's text forms of floats (`%g`, as `promtool tsdb dump` prints values) and of
-//! `time.Duration` (as promtool and Thanos print block ranges), so our output matches theirs.
+//! Go's text forms, so our output matches promtool's and Thanos' byte for byte: `%g` floats (as
+//! `promtool tsdb dump` prints values), `time.Duration.String()` and `time.ParseDuration`, English
+//! digit grouping (`message.NewPrinter(language.English)`) and `strconv.Unquote`.
+
+use anyhow::{Context, bail};
 
 /// Formats `v` exactly as Go's `fmt` does for the `%g` verb: shortest round-trip digits,
 /// exponent form when the exponent is < -4 or ≥ 6, `+Inf`, `-Inf`, `NaN`.
@@ -89,45 +92,167 @@ fn shortest_digits(v: f64) -> (String, i32) {
     if reads_back { (candidate, exp) } else { (digits, exp) }
 }
 
-/// Formats a duration of `ms` milliseconds as Go's `time.Duration.String()` does (`2h0m0s`, `1.5s`).
-pub(crate) fn format_duration_ms(ms: i64) -> String {
-    if ms == 0 {
+const NANOS_PER_MILLI: i128 = 1_000_000;
+
+/// Go's `time.Duration(ms * time.Millisecond).String()`.
+pub(crate) fn duration_ms(ms: i64) -> String {
+    duration_nanos(i128::from(ms) * NANOS_PER_MILLI)
+}
+
+/// Go's `time.Duration.String()` for a nanosecond count: `1h2m3.5s`, `1.5ms`, `0s`.
+pub(crate) fn duration_nanos(nanos: i128) -> String {
+    if nanos == 0 {
         return "0s".to_string();
     }
-    let sign = if ms < 0 { "-" } else { "" };
-    let abs = ms.unsigned_abs();
-    if abs < 1000 {
-        return format!("{sign}{abs}ms");
+    let sign = if nanos < 0 { "-" } else { "" };
+    let abs = nanos.unsigned_abs();
+    if abs < 1_000 {
+        return format!("{sign}{abs}ns");
     }
-    let (hours, minutes) = (abs / 3_600_000, abs / 60_000 % 60);
-    let millis = abs % 60_000;
-    let mut seconds = format!("{}.{:03}", millis / 1000, millis % 1000);
-    while seconds.ends_with('0') {
-        seconds.pop();
+    if abs < 1_000_000 {
+        return format!("{sign}{}µs", fixed(abs, 1_000));
     }
-    if seconds.ends_with('.') {
-        seconds.pop();
+    if abs < 1_000_000_000 {
+        return format!("{sign}{}ms", fixed(abs, 1_000_000));
     }
-    match (hours, minutes) {
-        (0, 0) => format!("{sign}{seconds}s"),
-        (0, m) => format!("{sign}{m}m{seconds}s"),
-        (h, m) => format!("{sign}{h}h{m}m{seconds}s"),
+    let secs_total = abs / 1_000_000_000;
+    let seconds = fixed(abs % 60_000_000_000, 1_000_000_000);
+    let minutes_total = secs_total / 60;
+    if minutes_total == 0 {
+        return format!("{sign}{seconds}s");
     }
+    let hours = minutes_total / 60;
+    let minutes = minutes_total % 60;
+    if hours == 0 {
+        return format!("{sign}{minutes}m{seconds}s");
+    }
+    format!("{sign}{hours}h{minutes}m{seconds}s")
+}
+
+/// `value / unit` with the remainder as a decimal fraction, trailing zeros removed.
+fn fixed(value: u128, unit: u128) -> String {
+    let whole = value / unit;
+    let rest = value % unit;
+    if rest == 0 {
+        return whole.to_string();
+    }
+    let digits = unit.ilog10() as usize;
+    let fraction = format!("{rest:0digits$}");
+    format!("{whole}.{}", fraction.trim_end_matches('0'))
+}
+
+/// Go's `time.ParseDuration`, in nanoseconds; `None` where Go returns an error.
+pub(crate) fn parse_duration(text: &str) -> Option<f64> {
+    let (negative, mut rest) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if rest == "0" {
+        return Some(0.0);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0.0;
+    while !rest.is_empty() {
+        let number_len = rest.bytes().take_while(|b| b.is_ascii_digit() || *b == b'.').count();
+        let number = &rest[..number_len];
+        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
+            return None;
+        }
+        let value: f64 = number.parse().ok()?;
+        rest = &rest[number_len..];
+        let unit_len = rest.bytes().take_while(|b| !b.is_ascii_digit() && *b != b'.').count();
+        let scale = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total += value * scale;
+    }
+    Some(if negative { -total } else { total })
+}
+
+/// Formats an integer as Go's English message printer does: `1,234,567`.
+pub(crate) fn grouped(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if value < 0 {
+        out.push('-');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// Go's `strconv.Unquote` for a double-quoted string.
+pub(crate) fn unquote(quoted: &str) -> anyhow::Result<String> {
+    let Some(inner) = quoted.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
+        bail!("invalid syntax");
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => bail!("invalid syntax"),
+            '\\' => {
+                let escaped = chars.next().context("invalid syntax")?;
+                match escaped {
+                    'a' => out.push('\x07'),
+                    'b' => out.push('\x08'),
+                    'f' => out.push('\x0c'),
+                    'n' => out.push('\n'),
+                    'r' => out.push('\r'),
+                    't' => out.push('\t'),
+                    'v' => out.push('\x0b'),
+                    '\\' | '"' | '\'' => out.push(escaped),
+                    'x' | 'u' | 'U' => {
+                        let len = match escaped {
+                            'x' => 2,
+                            'u' => 4,
+                            _ => 8,
+                        };
+                        let hex: String = chars.by_ref().take(len).collect();
+                        let code = u32::from_str_radix(&hex, 16).ok().filter(|_| hex.len() == len);
+                        let decoded = code.and_then(char::from_u32).context("invalid syntax")?;
+                        out.push(decoded);
+                    }
+                    _ => bail!("invalid syntax"),
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `text` is a time as Thanos prints them (`2006-01-02T15:04:05Z`), which sorts
+/// chronologically as text.
+pub(crate) fn is_rfc3339_utc(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 20
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            10 => *b == b'T',
+            13 | 16 => *b == b':',
+            19 => *b == b'Z',
+            _ => b.is_ascii_digit(),
+        })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{format_duration_ms, format_g};
-
-    #[test]
-    fn matches_go_duration_string() {
-        assert_eq!(format_duration_ms(7_200_000), "2h0m0s");
-        assert_eq!(format_duration_ms(7_170_001), "1h59m30.001s");
-        assert_eq!(format_duration_ms(90_000), "1m30s");
-        assert_eq!(format_duration_ms(1_500), "1.5s");
-        assert_eq!(format_duration_ms(5), "5ms");
-        assert_eq!(format_duration_ms(0), "0s");
-    }
+    use super::*;
 
     #[test]
     fn matches_go_fmt_g() {
@@ -163,5 +288,52 @@ mod tests {
         for &(v, want) in cases {
             assert_eq!(format_g(v), want, "format_g({v:?})");
         }
+    }
+
+    #[test]
+    fn durations_like_go() {
+        assert_eq!(duration_ms(0), "0s");
+        assert_eq!(duration_ms(7_200_000), "2h0m0s");
+        assert_eq!(duration_ms(7_170_001), "1h59m30.001s");
+        assert_eq!(duration_ms(300_000), "5m0s");
+        assert_eq!(duration_ms(1_500), "1.5s");
+        assert_eq!(duration_ms(500), "500ms");
+        assert_eq!(duration_ms(-7_200_000), "-2h0m0s");
+        assert_eq!(duration_ms(144_000_000), "40h0m0s");
+        assert_eq!(duration_nanos(1_500), "1.5µs");
+        assert_eq!(duration_nanos(15), "15ns");
+    }
+
+    #[test]
+    fn parses_durations_like_go() {
+        assert_eq!(parse_duration("2h0m0s"), Some(7.2e12));
+        assert_eq!(parse_duration("-1.5s"), Some(-1.5e9));
+        assert_eq!(parse_duration("0"), Some(0.0));
+        assert_eq!(parse_duration("12"), None);
+        assert_eq!(parse_duration("1,234"), None);
+        assert_eq!(parse_duration("01HMX4T4V4B2Y2Q9X8Y7W6V5T4"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+        assert_eq!(grouped(-12_345), "-12,345");
+    }
+
+    #[test]
+    fn unquotes_like_go() {
+        assert_eq!(unquote(r#""a\"b\n\x41""#).unwrap(), "a\"b\nA");
+        assert!(unquote("\"a").is_err());
+        assert!(unquote(r#""a"b""#).is_err());
+    }
+
+    #[test]
+    fn recognises_times() {
+        assert!(is_rfc3339_utc("2024-01-01T00:00:00Z"));
+        assert!(!is_rfc3339_utc("2024-01-01 00:00:00"));
     }
 }

@@ -333,4 +333,19 @@ mod tests {
         assert!(err.to_string().contains("b/meta.json") && err.to_string().contains("version 2"));
         assert!(BlockMeta::from_json(b"{not json", Path::new("meta.json")).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes: Vec<u8>) {
+            let _ = BlockMeta::from_json(&bytes, Path::new("meta.json"));
+        }
+
+        #[test]
+        fn mutated_meta_never_panics(pos in 0usize..400, byte: u8) {
+            let mut bytes = PROMTOOL_META.as_bytes().to_vec();
+            let at = pos % bytes.len();
+            bytes[at] = byte;
+            let _ = BlockMeta::from_json(&bytes, Path::new("meta.json"));
+        }
+    }
 }

@@ -9,8 +9,8 @@ use objstore::Bucket;
 use tsdb_format::Labels;
 use tsdb_format::meta::{BlockMeta, RESOLUTION_5M, RESOLUTION_RAW};
 
-use super::go_format;
 use super::table::Table;
+use crate::go_format;
 
 /// Thanos' inspect columns, in order.
 const COLUMNS: [&str; 13] = [

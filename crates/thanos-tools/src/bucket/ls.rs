@@ -9,7 +9,7 @@ use clap::Args;
 use objstore::Bucket;
 use tsdb_format::meta::BlockMeta;
 
-use super::go_format;
+use crate::go_format;
 
 /// Flags of `bucket ls`.
 #[derive(Debug, Args)]

@@ -3,13 +3,13 @@
 //! Every subcommand takes the bucket from `--objstore.config-file=<path>` or
 //! `--objstore.config=<yaml>` (exactly one), as Thanos does.
 
-mod go_format;
 mod inspect;
 mod ls;
 mod table;
 mod upload;
 mod verify;
 
+use crate::go_format;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;

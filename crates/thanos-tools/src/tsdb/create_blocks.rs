@@ -9,7 +9,7 @@ use tsdb_format::block::{BlockWriter, DEFAULT_BLOCK_DURATION};
 use tsdb_format::meta::BlockMeta;
 
 use super::openmetrics;
-use crate::go_format::format_duration_ms;
+use crate::go_format::duration_ms;
 
 /// Reads `input` and writes one block per block-duration window into `output`.
 pub(crate) fn run(input: &Path, output: &Path, max_block_duration: i64, quiet: bool) -> Result<()> {
@@ -67,7 +67,7 @@ fn print_block(out: &mut impl Write, meta: &BlockMeta, dir: &Path, header: bool)
         meta.ulid.to_string(),
         meta.min_time.to_string(),
         meta.max_time.to_string(),
-        format_duration_ms(meta.max_time - meta.min_time),
+        duration_ms(meta.max_time - meta.min_time),
         meta.stats.num_samples.to_string(),
         meta.stats.num_chunks.to_string(),
         meta.stats.num_series.to_string(),

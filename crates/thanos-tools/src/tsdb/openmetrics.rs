@@ -183,4 +183,19 @@ mod tests {
         assert!(parse("a{b=c} 1 1\n# EOF\n").is_err());
         assert!(parse("a{b=\"c\"} x 1\n# EOF\n").is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn random_input_never_panics(input in "\\PC*") {
+            let _ = parse(&input);
+        }
+
+        #[test]
+        fn mutated_input_never_panics(pos in 0usize..120, byte in proptest::prelude::any::<u8>()) {
+            let mut input = b"# TYPE x counter\nx_total{a=\"1\",b=\"\\\"\"} 3.5 1704067200\nup 1 1.5 # {t=\"1\"} 1\n# EOF\n".to_vec();
+            let at = pos % input.len();
+            input[at] = byte;
+            let _ = parse(&String::from_utf8_lossy(&input));
+        }
+    }
 }

@@ -218,4 +218,11 @@ mod tests {
             assert!(parse_metric_selector(bad).is_err(), "{bad:?} parsed");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn random_selectors_never_panic(input in "[a-z_{}=!~\"'`,\\\\ .*()\\PC]{0,40}") {
+            let _ = parse_metric_selector(&input);
+        }
+    }
 }

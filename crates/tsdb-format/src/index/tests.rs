@@ -416,15 +416,12 @@ fn openmetrics_sample() -> String {
 }
 
 /// Byte identity with Prometheus 2.42: promtool builds blocks, we rewrite their indexes from
-/// what our reader sees and compare. Skipped when promtool is not installed.
+/// what our reader sees and compare. Needs promtool (Debian's `prometheus`, as `.ci/run` installs).
 #[test]
 fn byte_identical_to_promtool() {
     let promtool_ok =
         std::process::Command::new("promtool").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !promtool_ok {
-        eprintln!("skipping: promtool not available");
-        return;
-    }
+    assert!(promtool_ok, "promtool not found: install Debian's `prometheus` package (2.42), as .ci/run does");
     let dir = tempfile::tempdir().expect("tempdir");
     let om = dir.path().join("om.txt");
     let blocks = dir.path().join("blocks");
