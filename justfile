@@ -9,9 +9,11 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Benchmarks (criterion; printed, not asserted): XOR chunk encode/decode, index lookups.
+# Benchmarks (printed, not asserted): XOR chunk encode/decode, index lookups, and side by side with
+# promtool 2.42: backfill and dump of ~1M samples, with ratios.
 bench:
     cargo bench -p tsdb-format
+    cargo bench -p thanos-tools --bench vs_promtool
 
 # Release build of every binary.
 build:

@@ -3,11 +3,13 @@
 
 #![allow(clippy::unwrap_used, reason = "test code: a panic with its message is the failure report")]
 
+mod openmetrics_gen;
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use openmetrics_gen::write_openmetrics;
 use support::*;
 
 /// Input and blocks shared by the tests: one OpenMetrics file, backfilled by promtool and by us.
