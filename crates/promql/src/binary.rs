@@ -1,0 +1,1 @@
+//! Binary operators: arithmetic, comparison and set operators with vector matching.

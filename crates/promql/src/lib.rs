@@ -1,0 +1,16 @@
+//! A PromQL engine that answers exactly as Prometheus 2.42 does.
+//!
+//! It parses with `promql-parser`, reads series through the [`Queryable`] trait and returns
+//! [`Value`]s; it knows nothing of gRPC or HTTP.
+
+mod aggregation;
+mod binary;
+pub mod engine;
+mod error;
+pub mod functions;
+pub mod queryable;
+pub mod value;
+
+pub use error::{PromqlError, Result};
+pub use queryable::{MemoryQueryable, Queryable, SelectHints};
+pub use value::{Matrix, Point, Sample, Series, Value, Vector};
