@@ -37,8 +37,7 @@ mod tests {
     #[tokio::test]
     async fn deletes_everything() {
         let local = tempfile::tempdir().unwrap();
-        let store = tempfile::tempdir().unwrap();
-        let bucket = objstore::FilesystemBucket::new(store.path()).unwrap();
+        let (_store, bucket) = crate::test_blocks::temp_bucket();
         let id = crate::test_blocks::new_ulid();
         let other = crate::test_blocks::new_ulid();
         let labels = Labels::from_pairs([("a", "b")]);

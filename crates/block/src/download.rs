@@ -60,8 +60,7 @@ mod tests {
     #[tokio::test]
     async fn round_trips_a_block() {
         let local = tempfile::tempdir().unwrap();
-        let store = tempfile::tempdir().unwrap();
-        let bucket = objstore::FilesystemBucket::new(store.path()).unwrap();
+        let (_store, bucket) = crate::test_blocks::temp_bucket();
         let id = crate::test_blocks::new_ulid();
         let dir = write_block(local.path(), id);
         let labels = Labels::from_pairs([("a", "b")]);

@@ -167,8 +167,7 @@ mod tests {
     #[tokio::test]
     async fn reports_complete_partial_and_corrupt_blocks() {
         let local = tempfile::tempdir().unwrap();
-        let store = tempfile::tempdir().unwrap();
-        let bucket = objstore::FilesystemBucket::new(store.path()).unwrap();
+        let (_store, bucket) = crate::test_blocks::temp_bucket();
         let labels = Labels::from_pairs([("a", "b")]);
         let good = crate::test_blocks::new_ulid();
         upload_block(&bucket, &write_block(local.path(), good), &labels, "test", HashFunc::None)

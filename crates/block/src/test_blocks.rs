@@ -31,3 +31,10 @@ pub(crate) fn new_ulid() -> Ulid {
         .as_millis() as u64;
     Ulid::from_parts(now_ms, u128::from(COUNTER.fetch_add(1, Ordering::Relaxed)))
 }
+
+/// An empty filesystem bucket in a fresh temporary directory, which lives as long as the guard.
+pub(crate) fn temp_bucket() -> (tempfile::TempDir, objstore::FilesystemBucket) {
+    let store = tempfile::tempdir().expect("tempdir for the bucket");
+    let bucket = objstore::FilesystemBucket::new(store.path()).expect("open the filesystem bucket");
+    (store, bucket)
+}

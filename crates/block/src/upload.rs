@@ -184,8 +184,7 @@ mod tests {
     #[tokio::test]
     async fn uploads_with_thanos_section_and_meta_last() {
         let local = tempfile::tempdir().unwrap();
-        let store = tempfile::tempdir().unwrap();
-        let bucket = objstore::FilesystemBucket::new(store.path()).unwrap();
+        let (_store, bucket) = crate::test_blocks::temp_bucket();
         let id = crate::test_blocks::new_ulid();
         let dir = write_block(local.path(), id);
         let labels = Labels::from_pairs([("cluster", "a")]);
@@ -216,8 +215,7 @@ mod tests {
     #[tokio::test]
     async fn refuses_empty_labels_and_stops_before_meta_on_failure() {
         let local = tempfile::tempdir().unwrap();
-        let store = tempfile::tempdir().unwrap();
-        let bucket = objstore::FilesystemBucket::new(store.path()).unwrap();
+        let (_store, bucket) = crate::test_blocks::temp_bucket();
         let id = crate::test_blocks::new_ulid();
         let dir = write_block(local.path(), id);
         let err = upload_block(&bucket, &dir, &Labels::default(), "test", HashFunc::None).await.unwrap_err();
@@ -236,8 +234,7 @@ mod tests {
     #[tokio::test]
     async fn rejects_non_block_dirs() {
         let local = tempfile::tempdir().unwrap();
-        let store = tempfile::tempdir().unwrap();
-        let bucket = objstore::FilesystemBucket::new(store.path()).unwrap();
+        let (_store, bucket) = crate::test_blocks::temp_bucket();
         let labels = Labels::from_pairs([("a", "b")]);
         let err = upload_block(&bucket, local.path(), &labels, "test", HashFunc::None).await.unwrap_err();
         assert!(matches!(err, BlockError::NotABlockDir { .. }), "{err}");

@@ -244,14 +244,6 @@ impl Bucket for FilesystemBucket {
         .await
     }
 
-    async fn exists(&self, key: &str) -> Result<bool> {
-        match self.attributes(key).await {
-            Ok(_) => Ok(true),
-            Err(error) if error.is_not_found() => Ok(false),
-            Err(error) => Err(error),
-        }
-    }
-
     async fn attributes(&self, key: &str) -> Result<ObjectAttributes> {
         let path = self.object_path(key)?;
         let owned_key = key.to_owned();

@@ -32,6 +32,8 @@ mod key;
 mod prefix;
 mod retry;
 mod s3;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::path::Path;
 use std::time::SystemTime;
@@ -86,7 +88,16 @@ pub trait Bucket: Send + Sync + std::fmt::Debug {
     async fn delete(&self, key: &str) -> Result<()>;
 
     /// Whether an object exists at exactly this key.
-    async fn exists(&self, key: &str) -> Result<bool>;
+    ///
+    /// By default [`Bucket::attributes`], with [`ObjstoreError::NotFound`] as `false`; a backend with
+    /// a cheaper check overrides it.
+    async fn exists(&self, key: &str) -> Result<bool> {
+        match self.attributes(key).await {
+            Ok(_) => Ok(true),
+            Err(error) if error.is_not_found() => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
 
     /// Size and modification time of an object.
     async fn attributes(&self, key: &str) -> Result<ObjectAttributes>;

@@ -1,13 +1,10 @@
 //! Every backend, and the prefix decorator over each, passes the same conformance suite.
 
-mod s3s_fs;
-
 use std::sync::Arc;
 
 use objstore::conformance::{ConformanceOptions, run_conformance};
+use objstore::testing::{S3sFsServer, SECRET_KEY, test_client_options};
 use objstore::{Bucket, BucketConfig, FilesystemBucket, PrefixedBucket, S3Bucket};
-
-use crate::s3s_fs::{ACCESS_KEY, S3sFs, SECRET_KEY, test_options};
 
 #[tokio::test]
 async fn filesystem_bucket_conforms() {
@@ -27,22 +24,18 @@ async fn prefixed_filesystem_bucket_conforms() {
 }
 
 /// Builds the S3 bucket from Thanos YAML, as `--objstore.config` would.
-fn s3_bucket_from_yaml(server: &S3sFs, bucket: &str, prefix: &str) -> Arc<dyn Bucket> {
-    let yaml = format!(
-        "type: S3\nconfig:\n  bucket: {bucket}\n  endpoint: {endpoint}\n  access_key: {ACCESS_KEY}\n  \
-         secret_key: {SECRET_KEY}\n  insecure: true\n  part_size: 5242880\nprefix: {prefix:?}\n",
-        endpoint = server.endpoint(),
-    );
+fn s3_bucket_from_yaml(server: &S3sFsServer, bucket: &str, prefix: &str) -> Arc<dyn Bucket> {
+    let yaml = format!("{}prefix: {prefix:?}\n", server.config_yaml(bucket, SECRET_KEY));
     BucketConfig::from_yaml(&yaml)
         .expect("valid YAML")
-        .build_with(&test_options())
+        .build_with(&test_client_options())
         .expect("build the S3 bucket")
 }
 
 #[tokio::test]
 async fn s3_bucket_conforms() {
-    let server = S3sFs::start();
-    S3Bucket::new(&server.config("conformance", SECRET_KEY), test_options())
+    let server = S3sFsServer::start();
+    S3Bucket::new(&server.s3_config("conformance", SECRET_KEY), test_client_options())
         .expect("client")
         .create_bucket()
         .await
@@ -54,8 +47,9 @@ async fn s3_bucket_conforms() {
 
 #[tokio::test]
 async fn prefixed_s3_bucket_conforms() {
-    let server = S3sFs::start();
-    let raw = S3Bucket::new(&server.config("prefixed", SECRET_KEY), test_options()).expect("client");
+    let server = S3sFsServer::start();
+    let raw =
+        S3Bucket::new(&server.s3_config("prefixed", SECRET_KEY), test_client_options()).expect("client");
     raw.create_bucket().await.expect("create bucket");
     raw.put("outside/prefix", "x".into()).await.expect("put outside the prefix");
     let bucket = s3_bucket_from_yaml(&server, "prefixed", "tenant/a");

@@ -1,13 +1,10 @@
 //! How the S3 bucket fails: rejected credentials, a missing bucket, an outage and a stalled server.
 
-mod s3s_fs;
-
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use objstore::testing::{S3sFsServer, SECRET_KEY, test_client_options};
 use objstore::{Bucket, ObjstoreError, RetryPolicy, S3Bucket, S3ClientOptions};
-
-use crate::s3s_fs::{S3sFs, SECRET_KEY, test_options};
 
 /// Options whose first retry would sleep 1 s, so a fast answer proves there was no retry.
 fn slow_retry_options() -> S3ClientOptions {
@@ -17,18 +14,19 @@ fn slow_retry_options() -> S3ClientOptions {
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(1),
         },
-        ..test_options()
+        ..test_client_options()
     }
 }
 
 #[tokio::test]
 async fn wrong_secret_is_a_clear_auth_error_without_retries() {
-    let server = S3sFs::start();
-    let good = S3Bucket::new(&server.config("auth", SECRET_KEY), test_options()).expect("client");
+    let server = S3sFsServer::start();
+    let good = S3Bucket::new(&server.s3_config("auth", SECRET_KEY), test_client_options()).expect("client");
     good.create_bucket().await.expect("create bucket");
     good.put("object", "x".into()).await.expect("put");
 
-    let bad = S3Bucket::new(&server.config("auth", "not-the-secret"), slow_retry_options()).expect("client");
+    let bad =
+        S3Bucket::new(&server.s3_config("auth", "not-the-secret"), slow_retry_options()).expect("client");
     let started = Instant::now();
     let errors = [
         bad.get("object").await.expect_err("get"),
@@ -48,9 +46,9 @@ async fn wrong_secret_is_a_clear_auth_error_without_retries() {
 
 #[tokio::test]
 async fn missing_bucket_is_a_config_error() {
-    let server = S3sFs::start();
+    let server = S3sFsServer::start();
     let bucket =
-        S3Bucket::new(&server.config("never-created", SECRET_KEY), slow_retry_options()).expect("client");
+        S3Bucket::new(&server.s3_config("never-created", SECRET_KEY), slow_retry_options()).expect("client");
     let error = bucket.list("", true).await.expect_err("list of a missing bucket");
     assert!(matches!(error, ObjstoreError::Config(_)), "{error:?}");
     assert!(error.to_string().contains("NoSuchBucket"), "{error}");
@@ -59,8 +57,9 @@ async fn missing_bucket_is_a_config_error() {
 
 #[tokio::test]
 async fn outage_is_unavailable_after_bounded_retries_then_recovers() {
-    let mut server = S3sFs::start();
-    let bucket = S3Bucket::new(&server.config("outage", SECRET_KEY), test_options()).expect("client");
+    let mut server = S3sFsServer::start();
+    let bucket =
+        S3Bucket::new(&server.s3_config("outage", SECRET_KEY), test_client_options()).expect("client");
     bucket.create_bucket().await.expect("create bucket");
     bucket.put("blocks/meta.json", "{}".into()).await.expect("put before the outage");
 
@@ -112,7 +111,7 @@ async fn stalled_server_times_out_into_unavailable() {
             max_backoff: Duration::from_millis(100),
         },
         read_timeout: Some(Duration::from_millis(300)),
-        ..test_options()
+        ..test_client_options()
     };
     let bucket = S3Bucket::new(&config, options).expect("client");
     let started = Instant::now();

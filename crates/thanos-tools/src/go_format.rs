@@ -1,6 +1,7 @@
 //! Go's text forms, so our output matches promtool's and Thanos' byte for byte: `%g` floats (as
 //! `promtool tsdb dump` prints values), `time.Duration.String()` and `time.ParseDuration`, English
-//! digit grouping (`message.NewPrinter(language.English)`) and `strconv.Unquote`.
+//! digit grouping (`message.NewPrinter(language.English)`) and `strconv.Unquote` (with the PromQL
+//! lexer's quotes).
 
 use anyhow::{Context, bail};
 
@@ -195,45 +196,70 @@ pub(crate) fn grouped(value: i64) -> String {
     out
 }
 
-/// Go's `strconv.Unquote` for a double-quoted string.
+/// Go's `strconv.Unquote` for a double-quoted string; any error reads `invalid syntax`, as Go's.
 pub(crate) fn unquote(quoted: &str) -> anyhow::Result<String> {
-    let Some(inner) = quoted.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
-        bail!("invalid syntax");
-    };
+    let inner = quoted.strip_prefix('"').and_then(|s| s.strip_suffix('"'));
+    inner.and_then(|inner| unquote_with('"', inner).ok()).context("invalid syntax")
+}
+
+/// Decodes the body of a string literal opened and closed by `quote`, as Go's `strconv.Unquote` and
+/// Prometheus' `strutil.Unquote` (which also takes multi-character `'…'` strings) do.
+///
+/// A `` ` `` string is raw: returned as is, and may not contain `` ` ``. In a `"…"` or `'…'` string
+/// the quote itself and a newline must be escaped, and these escapes are decoded: `\a \b \f \n \r
+/// \t \v \\`, the quote (`\"` only in `"…"`, `\'` only in `'…'`), `\xHH`, `\uHHHH`,
+/// `\UHHHHHHHH` and three octal digits `\OOO` (at most `\377`). Go decodes `\xHH` and `\OOO` to a
+/// byte; here they become the code point of that value, since a `String` holds only UTF-8.
+pub(crate) fn unquote_with(quote: char, inner: &str) -> anyhow::Result<String> {
+    match quote {
+        '`' if inner.contains('`') => bail!("unescaped ` in raw string"),
+        '`' => return Ok(inner.to_string()),
+        '"' | '\'' => {}
+        other => bail!("{other:?} is not a string quote"),
+    }
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
         match c {
-            '"' => bail!("invalid syntax"),
-            '\\' => {
-                let escaped = chars.next().context("invalid syntax")?;
-                match escaped {
-                    'a' => out.push('\x07'),
-                    'b' => out.push('\x08'),
-                    'f' => out.push('\x0c'),
-                    'n' => out.push('\n'),
-                    'r' => out.push('\r'),
-                    't' => out.push('\t'),
-                    'v' => out.push('\x0b'),
-                    '\\' | '"' | '\'' => out.push(escaped),
-                    'x' | 'u' | 'U' => {
-                        let len = match escaped {
-                            'x' => 2,
-                            'u' => 4,
-                            _ => 8,
-                        };
-                        let hex: String = chars.by_ref().take(len).collect();
-                        let code = u32::from_str_radix(&hex, 16).ok().filter(|_| hex.len() == len);
-                        let decoded = code.and_then(char::from_u32).context("invalid syntax")?;
-                        out.push(decoded);
-                    }
-                    _ => bail!("invalid syntax"),
-                }
-            }
+            '\\' => out.push(unescape(quote, &mut chars)?),
+            '\n' => bail!("newline in quoted string"),
+            c if c == quote => bail!("unescaped {quote} in quoted string"),
             c => out.push(c),
         }
     }
     Ok(out)
+}
+
+/// Decodes the escape sequence after a `\\` in a string quoted with `quote`.
+fn unescape(quote: char, chars: &mut std::str::Chars<'_>) -> anyhow::Result<char> {
+    let Some(escape) = chars.next() else { bail!("escape sequence not terminated") };
+    let (len, radix, max) = match escape {
+        'a' => return Ok('\x07'),
+        'b' => return Ok('\x08'),
+        'f' => return Ok('\x0c'),
+        'n' => return Ok('\n'),
+        'r' => return Ok('\r'),
+        't' => return Ok('\t'),
+        'v' => return Ok('\x0b'),
+        '\\' => return Ok('\\'),
+        c if c == quote => return Ok(c),
+        'x' => (2, 16, 0xff),
+        'u' => (4, 16, u32::from(char::MAX)),
+        'U' => (8, 16, u32::from(char::MAX)),
+        '0'..='7' => (3, 8, 0o377),
+        other => bail!("unknown escape sequence \\{other}"),
+    };
+    // An octal escape's first digit is the escape character itself.
+    let octal = radix == 8;
+    let digits: String =
+        octal.then_some(escape).into_iter().chain(chars.by_ref().take(len - usize::from(octal))).collect();
+    let valid = digits.chars().count() == len && digits.chars().all(|c| c.is_digit(radix));
+    let code = valid.then(|| u32::from_str_radix(&digits, radix).ok()).flatten().filter(|&code| code <= max);
+    let Some(decoded) = code.and_then(char::from_u32) else {
+        let prefix = if octal { String::new() } else { escape.to_string() };
+        bail!("invalid escape \\{prefix}{digits}")
+    };
+    Ok(decoded)
 }
 
 /// Whether `text` is a time as Thanos prints them (`2006-01-02T15:04:05Z`), which sorts
@@ -329,6 +355,26 @@ mod tests {
         assert_eq!(unquote(r#""a\"b\n\x41""#).unwrap(), "a\"b\nA");
         assert!(unquote("\"a").is_err());
         assert!(unquote(r#""a"b""#).is_err());
+        assert_eq!(unquote(r#""\101\u00e9\\""#).unwrap(), "Aé\\");
+        // Go accepts `\'` only in single-quoted literals, and no raw newline.
+        assert_eq!(unquote(r#""\'""#).unwrap_err().to_string(), "invalid syntax");
+        assert!(unquote("\"a\nb\"").is_err());
+    }
+
+    #[test]
+    fn unquotes_each_quote_like_prometheus() {
+        assert_eq!(unquote_with('\'', r#"it\'s "x""#).unwrap(), "it's \"x\"");
+        assert!(unquote_with('\'', r#"\""#).is_err());
+        assert!(unquote_with('\'', "'").is_err());
+        assert_eq!(unquote_with('`', r#"a\n\q"b"#).unwrap(), r#"a\n\q"b"#);
+        assert!(unquote_with('`', "a`b").is_err());
+        assert_eq!(unquote_with('"', r#"\x41\101\U0001F600"#).unwrap(), "AA\u{1F600}");
+        for bad in
+            [r#"\x4"#, r#"\x4g"#, r#"\x+1"#, r#"\10"#, r#"\400"#, r#"\ud800"#, r#"\U00110000"#, r#"\q"#, "\\"]
+        {
+            assert!(unquote_with('"', bad).is_err(), "{bad:?} unquoted");
+        }
+        assert_eq!(unquote_with('"', r#"\q"#).unwrap_err().to_string(), "unknown escape sequence \\q");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use objstore::Bucket;
-use support::s3s_fs::S3sFs;
+use objstore::testing::{S3sFsServer, SECRET_KEY};
 use support::{filesystem_config, texts, thanos_tools, thanos_tools_ok};
 use tsdb_format::meta::BlockMeta;
 
@@ -153,6 +153,6 @@ fn filesystem_bucket_upload_ls_inspect_verify() {
 
 #[test]
 fn s3_bucket_upload_ls_inspect_verify() {
-    let server = S3sFs::start("thanos");
-    upload_ls_inspect_verify(&server.objstore_config());
+    let server = S3sFsServer::with_buckets(&["thanos"]);
+    upload_ls_inspect_verify(&server.config_yaml("thanos", SECRET_KEY));
 }

@@ -339,14 +339,6 @@ impl Bucket for S3Bucket {
         }
     }
 
-    async fn exists(&self, key: &str) -> Result<bool> {
-        match self.head(key).await {
-            Ok(_) => Ok(true),
-            Err(error) if error.is_not_found() => Ok(false),
-            Err(error) => Err(error),
-        }
-    }
-
     async fn attributes(&self, key: &str) -> Result<ObjectAttributes> {
         self.head(key).await
     }

@@ -55,11 +55,10 @@ pub(crate) fn run(args: BucketArgs) -> anyhow::Result<ExitCode> {
         .context("start the async runtime")?;
     runtime.block_on(async move {
         // Upload checks its labels before touching the bucket, as Thanos does.
-        if let BucketCommand::Upload(upload_args) = &args.command {
-            upload_args.check_labels()?;
-        }
-        if let BucketCommand::UploadBlocks(upload_args) = &args.command {
-            upload_args.check_labels()?;
+        if let BucketCommand::Upload(upload::UploadArgs { options, .. })
+        | BucketCommand::UploadBlocks(upload::UploadBlocksArgs { options, .. }) = &args.command
+        {
+            options.check_labels()?;
         }
         let bucket = open_bucket(&args)?;
         match args.command {

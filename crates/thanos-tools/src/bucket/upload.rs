@@ -24,6 +24,26 @@ const NO_LABELS: &str = "no external labels configured, uniquely identifying ext
 pub(super) struct UploadArgs {
     /// A block directory, or a TSDB directory holding block directories.
     path: PathBuf,
+    #[command(flatten)]
+    pub(super) options: UploadOptions,
+}
+
+/// Flags of `bucket upload-blocks` (Thanos' spelling).
+#[derive(Debug, Args)]
+pub(super) struct UploadBlocksArgs {
+    /// Path to the directory containing blocks to upload.
+    #[arg(long = "path", default_value = "./data")]
+    path: PathBuf,
+    #[command(flatten)]
+    pub(super) options: UploadOptions,
+    /// Accepted for compatibility; files of one block go up a few at a time.
+    #[arg(long = "shipper.upload-concurrency", default_value_t = 5)]
+    _upload_concurrency: usize,
+}
+
+/// The flags `upload` and `upload-blocks` share.
+#[derive(Debug, Args)]
+pub(super) struct UploadOptions {
     /// External labels to add to the uploaded blocks (repeated), `name="value"` or `name=value`.
     #[arg(long = "label", value_name = "NAME=\"VALUE\"")]
     labels: Vec<String>,
@@ -35,48 +55,13 @@ pub(super) struct UploadArgs {
     upload_compacted: bool,
 }
 
-/// Flags of `bucket upload-blocks` (Thanos' spelling).
-#[derive(Debug, Args)]
-pub(super) struct UploadBlocksArgs {
-    /// Path to the directory containing blocks to upload.
-    #[arg(long = "path", default_value = "./data")]
-    path: PathBuf,
-    /// External labels to add to the uploaded blocks (repeated).
-    #[arg(long = "label", value_name = "NAME=\"VALUE\"")]
-    labels: Vec<String>,
-    /// Hash recorded for each file in meta.json: "" (none) or "SHA256".
-    #[arg(long = "hash-func", default_value = "", value_parser = ["", "SHA256"])]
-    hash_func: String,
-    /// If true, compacted blocks are uploaded as well.
-    #[arg(long = "shipper.upload-compacted")]
-    upload_compacted: bool,
-    /// Accepted for compatibility; files of one block go up a few at a time.
-    #[arg(long = "shipper.upload-concurrency", default_value_t = 5)]
-    _upload_concurrency: usize,
-}
-
 impl From<UploadBlocksArgs> for UploadArgs {
     fn from(args: UploadBlocksArgs) -> Self {
-        Self {
-            path: args.path,
-            labels: args.labels,
-            hash_func: args.hash_func,
-            upload_compacted: args.upload_compacted,
-        }
+        Self { path: args.path, options: args.options }
     }
 }
 
-impl UploadArgs {
-    /// Refuses to go on without labels, before any bucket is opened.
-    pub(super) fn check_labels(&self) -> anyhow::Result<()> {
-        if self.labels.is_empty() {
-            bail!(NO_LABELS);
-        }
-        Ok(())
-    }
-}
-
-impl UploadBlocksArgs {
+impl UploadOptions {
     /// Refuses to go on without labels, before any bucket is opened.
     pub(super) fn check_labels(&self) -> anyhow::Result<()> {
         if self.labels.is_empty() {
@@ -93,9 +78,10 @@ struct LocalBlock {
 }
 
 pub(super) async fn run(bucket: &dyn Bucket, args: UploadArgs) -> anyhow::Result<ExitCode> {
-    args.check_labels()?;
-    let labels = super::parse_flag_labels(&args.labels).context("unable to parse external labels")?;
-    let hash_func = HashFunc::parse(&args.hash_func).context("unknown --hash-func")?;
+    let options = &args.options;
+    options.check_labels()?;
+    let labels = super::parse_flag_labels(&options.labels).context("unable to parse external labels")?;
+    let hash_func = HashFunc::parse(&options.hash_func).context("unknown --hash-func")?;
     let metadata = std::fs::metadata(&args.path)
         .with_context(|| format!("unable to access path '{}'", args.path.display()))?;
     if !metadata.is_dir() {
@@ -112,7 +98,7 @@ pub(super) async fn run(bucket: &dyn Bucket, args: UploadArgs) -> anyhow::Result
             eprintln!("skipped {id}: block has no samples");
             continue;
         }
-        if !single_block && local.meta.compaction.level > 1 && !args.upload_compacted {
+        if !single_block && local.meta.compaction.level > 1 && !options.upload_compacted {
             eprintln!(
                 "skipped {id}: compacted (level {}); pass --shipper.upload-compacted",
                 local.meta.compaction.level

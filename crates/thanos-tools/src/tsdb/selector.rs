@@ -7,6 +7,8 @@ use anyhow::{Result, bail};
 use regex::Regex;
 use tsdb_format::Labels;
 
+use crate::go_format;
+
 /// How a matcher compares a label value.
 #[derive(Debug, Clone)]
 pub(crate) enum MatchOp {
@@ -132,56 +134,27 @@ impl Parser<'_> {
         Ok(Matcher { name, op, value })
     }
 
-    /// A string literal: `"…"` or `'…'` with Go escapes, or a raw `` `…` ``.
+    /// A string literal: `"…"` or `'…'` with Go escapes, or a raw `` `…` ``, decoded by
+    /// [`go_format::unquote_with`].
     fn string(&mut self) -> Result<String> {
         self.skip_space();
-        let mut chars = self.rest().char_indices();
+        let rest = self.rest();
+        let mut chars = rest.char_indices();
         let Some((_, quote)) = chars.next().filter(|(_, c)| matches!(c, '"' | '\'' | '`')) else {
             bail!("expected a quoted string at position {}", self.pos);
         };
-        let mut out = String::new();
-        while let Some((i, c)) = chars.next() {
-            if c == quote {
-                self.pos += i + 1;
-                return Ok(out);
-            }
-            if c != '\\' || quote == '`' {
-                out.push(c);
-                continue;
-            }
-            let Some((_, esc)) = chars.next() else { break };
-            match esc {
-                'a' => out.push('\x07'),
-                'b' => out.push('\x08'),
-                'f' => out.push('\x0c'),
-                'n' => out.push('\n'),
-                'r' => out.push('\r'),
-                't' => out.push('\t'),
-                'v' => out.push('\x0b'),
-                '\\' | '"' | '\'' => out.push(esc),
-                'x' | 'u' | 'U' => {
-                    let n = match esc {
-                        'x' => 2,
-                        'u' => 4,
-                        _ => 8,
-                    };
-                    let hex: String = chars.by_ref().take(n).map(|(_, c)| c).collect();
-                    let code = u32::from_str_radix(&hex, 16).ok().filter(|_| hex.len() == n);
-                    let Some(c) = code.and_then(char::from_u32) else { bail!("invalid escape \\{esc}{hex}") };
-                    out.push(c);
-                }
-                '0'..='7' => {
-                    let digits: String =
-                        std::iter::once(esc).chain(chars.by_ref().take(2).map(|(_, c)| c)).collect();
-                    let Some(c) = u32::from_str_radix(&digits, 8).ok().and_then(char::from_u32) else {
-                        bail!("invalid octal escape \\{digits}")
-                    };
-                    out.push(c);
-                }
-                other => bail!("unknown escape sequence \\{other}"),
-            }
-        }
-        bail!("unterminated string")
+        // The closing quote is the first one not escaped by a backslash (raw strings have no escapes).
+        let mut escaped = false;
+        let close = chars.find(|&(_, c)| {
+            let closes = c == quote && !escaped;
+            escaped = quote != '`' && c == '\\' && !escaped;
+            closes
+        });
+        let Some((close, _)) = close else { bail!("unterminated string") };
+        // The quote is ASCII, one byte.
+        let value = go_format::unquote_with(quote, &rest[1..close])?;
+        self.pos += close + 1;
+        Ok(value)
     }
 }
 
@@ -213,8 +186,21 @@ mod tests {
     }
 
     #[test]
+    fn string_literals_as_the_promql_lexer_reads_them() {
+        let value = |selector: &str| parse_metric_selector(selector).map(|m| m[0].value.clone());
+        assert_eq!(value(r#"{a='it\'s "q"'}"#).unwrap(), "it's \"q\"");
+        assert_eq!(value(r#"{a="\101\x42\u0043\t"}"#).unwrap(), "ABC\t");
+        assert_eq!(value(r#"{a=`raw\n\`}"#).unwrap(), "raw\\n\\");
+        // Rejected by Prometheus' lexer too: the other quote escaped, a raw newline, short or
+        // out-of-range octal escapes.
+        for bad in [r#"{a="\'"}"#, r#"{a='\"'}"#, "{a=\"x\ny\"}", r#"{a="\1"}"#, r#"{a="\400"}"#] {
+            assert!(parse_metric_selector(bad).is_err(), "{bad:?} parsed");
+        }
+    }
+
+    #[test]
     fn errors() {
-        for bad in ["", "{}", "up{", "up{a=b}", "up{a=~\"(\"}", "up} x", "{a=\"\\q\"}"] {
+        for bad in ["", "{}", "up{", "up{a=b}", "up{a=~\"(\"}", "up} x", "{a=\"\\q\"}", "{a=\"b"] {
             assert!(parse_metric_selector(bad).is_err(), "{bad:?} parsed");
         }
     }

@@ -1,11 +1,10 @@
-//! Helpers shared by the process tests: real tools started from tests (promtool, s3s-fs) and the
-//! built `thanos-tools` binary.
+//! Helpers shared by the process tests: real tools started from tests (promtool; s3s-fs comes from
+//! `objstore::testing`) and the built `thanos-tools` binary.
 
 // Reason: each test binary includes this module and uses a different subset of it.
 #![allow(dead_code)]
 
 pub(crate) mod promtool;
-pub(crate) mod s3s_fs;
 
 use std::path::Path;
 use std::process::{Command, Output};
