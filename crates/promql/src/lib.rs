@@ -8,9 +8,11 @@ mod binary;
 pub mod engine;
 mod error;
 pub mod functions;
+mod parse;
 pub mod queryable;
 pub mod value;
 
+pub use engine::{CancelToken, Engine, EngineOptions};
 pub use error::{PromqlError, Result};
 pub use queryable::{MemoryQueryable, Queryable, SelectHints};
 pub use value::{Matrix, Point, Sample, Series, Value, Vector};

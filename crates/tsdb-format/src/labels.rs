@@ -72,6 +72,101 @@ impl Labels {
     pub fn iter(&self) -> std::slice::Iter<'_, Label> {
         self.0.iter()
     }
+
+    /// Whether a label called `name` is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The set without `__name__` (Prometheus' `dropMetricName`).
+    pub fn without_metric_name(&self) -> Labels {
+        self.without(&[METRIC_NAME])
+    }
+
+    /// The set without the labels called any of `names`.
+    pub fn without<S: AsRef<str>>(&self, names: &[S]) -> Labels {
+        let kept = self.0.iter().filter(|l| !names.iter().any(|n| n.as_ref() == l.name)).cloned().collect();
+        Labels(kept)
+    }
+
+    /// Only the labels called one of `names`.
+    pub fn keep<S: AsRef<str>>(&self, names: &[S]) -> Labels {
+        let kept = self.0.iter().filter(|l| names.iter().any(|n| n.as_ref() == l.name)).cloned().collect();
+        Labels(kept)
+    }
+
+    /// The set with `name` set to `value`; an empty `value` removes the label, as in Prometheus.
+    pub fn with(&self, name: &str, value: &str) -> Labels {
+        let mut labels = self.0.clone();
+        match labels.binary_search_by(|l| l.name.as_str().cmp(name)) {
+            Ok(i) if value.is_empty() => {
+                labels.remove(i);
+            }
+            Ok(i) => labels[i].value = value.to_string(),
+            Err(_) if value.is_empty() => {}
+            Err(i) => labels.insert(i, Label::new(name, value)),
+        }
+        Labels(labels)
+    }
+
+    /// A builder that starts from this set (Prometheus' `labels.NewBuilder`).
+    pub fn builder(&self) -> LabelsBuilder {
+        LabelsBuilder { labels: self.0.clone() }
+    }
+
+    /// A 64-bit hash of the set, stable within a process, for grouping series.
+    pub fn stable_hash(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.hash(&mut hasher);
+        hasher.finish()
+    }
+}
+
+/// The name of the label holding the metric name.
+pub const METRIC_NAME: &str = "__name__";
+
+/// Edits a label set: set and delete labels, then [`LabelsBuilder::build`] a sorted [`Labels`].
+#[derive(Debug, Clone, Default)]
+pub struct LabelsBuilder {
+    labels: Vec<Label>,
+}
+
+impl LabelsBuilder {
+    /// Sets `name` to `value`; an empty value deletes the label.
+    pub fn set(&mut self, name: &str, value: &str) -> &mut Self {
+        match self.labels.binary_search_by(|l| l.name.as_str().cmp(name)) {
+            Ok(i) if value.is_empty() => {
+                self.labels.remove(i);
+            }
+            Ok(i) => self.labels[i].value = value.to_string(),
+            Err(_) if value.is_empty() => {}
+            Err(i) => self.labels.insert(i, Label::new(name, value)),
+        }
+        self
+    }
+
+    /// Deletes `name`, if present.
+    pub fn del(&mut self, name: &str) -> &mut Self {
+        self.labels.retain(|l| l.name != name);
+        self
+    }
+
+    /// Keeps only the labels called one of `names`.
+    pub fn keep<S: AsRef<str>>(&mut self, names: &[S]) -> &mut Self {
+        self.labels.retain(|l| names.iter().any(|n| n.as_ref() == l.name));
+        self
+    }
+
+    /// The value of `name` as currently set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.labels.iter().find(|l| l.name == name).map(|l| l.value.as_str())
+    }
+
+    /// The resulting label set.
+    pub fn build(&self) -> Labels {
+        Labels(self.labels.clone())
+    }
 }
 
 /// Prometheus' `labels.Compare`: pairwise by name, then value; a prefix sorts first.
@@ -152,6 +247,18 @@ mod tests {
         assert_eq!(l.to_string(), r#"{__name__="up", job="a\"b"}"#);
         let l = Labels::from_pairs([("a", "tab\there\n\u{1}")]);
         assert_eq!(l.to_string(), r#"{a="tab\there\n\x01"}"#);
+    }
+
+    #[test]
+    fn edits_keep_the_set_sorted() {
+        let l = Labels::from_pairs([("__name__", "up"), ("job", "a"), ("zone", "z")]);
+        assert_eq!(l.without_metric_name(), Labels::from_pairs([("job", "a"), ("zone", "z")]));
+        assert_eq!(l.keep(&["zone", "job"]), Labels::from_pairs([("job", "a"), ("zone", "z")]));
+        assert_eq!(l.with("b", "1").with("job", "").to_string(), r#"{__name__="up", b="1", zone="z"}"#);
+        let mut b = l.builder();
+        b.set("a", "x").del("zone").set("job", "");
+        assert_eq!(b.build(), Labels::from_pairs([("__name__", "up"), ("a", "x")]));
+        assert_eq!(l.stable_hash(), l.clone().stable_hash());
     }
 
     #[test]

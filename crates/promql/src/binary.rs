@@ -1,1 +1,0 @@
-//! Binary operators: arithmetic, comparison and set operators with vector matching.

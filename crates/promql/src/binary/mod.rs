@@ -1,0 +1,372 @@
+//! Binary operators: arithmetic, comparison and set operators with vector matching.
+//!
+//! This follows Prometheus 2.42's `VectorAnd`/`VectorOr`/`VectorUnless`/`VectorBinop`/
+//! `VectorscalarBinop`/`scalarBinop` (`promql/engine.go`), including its error texts and the order
+//! of the output samples.
+
+mod gomath;
+
+use std::collections::{HashMap, HashSet};
+
+use promql_parser::parser::token::{self, TokenType};
+use promql_parser::parser::{BinModifier, LabelModifier, VectorMatchCardinality};
+use tsdb_format::{Label, Labels};
+
+use crate::error::{PromqlError, Result};
+use crate::value::{Sample, Vector};
+
+pub(crate) use gomath::{go_atan2, go_mod, go_pow};
+
+/// The metric name label.
+const METRIC_NAME: &str = "__name__";
+
+/// How the two sides of a vector/vector operation are matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Card {
+    OneToOne,
+    ManyToOne,
+    OneToMany,
+    ManyToMany,
+}
+
+/// The vector matching of an operation, read from its modifier.
+struct Matching<'a> {
+    card: Card,
+    /// `on (…)` rather than `ignoring (…)`.
+    on: bool,
+    /// The `on`/`ignoring` label names, sorted and deduplicated.
+    names: Vec<&'a str>,
+    /// The `group_left (…)`/`group_right (…)` labels, in query order.
+    include: Vec<&'a str>,
+    return_bool: bool,
+}
+
+impl<'a> Matching<'a> {
+    fn new(op: TokenType, modifier: Option<&'a BinModifier>) -> Self {
+        let mut m = Matching {
+            card: if op.is_set_operator() { Card::ManyToMany } else { Card::OneToOne },
+            on: false,
+            names: Vec::new(),
+            include: Vec::new(),
+            return_bool: false,
+        };
+        let Some(modifier) = modifier else {
+            return m;
+        };
+        m.return_bool = modifier.return_bool;
+        if !op.is_set_operator() {
+            m.card = match &modifier.card {
+                VectorMatchCardinality::OneToOne => Card::OneToOne,
+                VectorMatchCardinality::ManyToOne(ls) => {
+                    m.include = ls.labels.iter().map(String::as_str).collect();
+                    Card::ManyToOne
+                }
+                VectorMatchCardinality::OneToMany(ls) => {
+                    m.include = ls.labels.iter().map(String::as_str).collect();
+                    Card::OneToMany
+                }
+                VectorMatchCardinality::ManyToMany => Card::ManyToMany,
+            };
+        }
+        match &modifier.matching {
+            Some(LabelModifier::Include(ls)) => {
+                m.on = true;
+                m.names = ls.labels.iter().map(String::as_str).collect();
+            }
+            Some(LabelModifier::Exclude(ls)) => m.names = ls.labels.iter().map(String::as_str).collect(),
+            None => {}
+        }
+        m.names.sort_unstable();
+        m.names.dedup();
+        m
+    }
+
+    fn listed(&self, name: &str) -> bool {
+        self.names.binary_search(&name).is_ok()
+    }
+
+    /// The join signature of a series (Go's `signatureFunc`): with `on`, the listed labels; with
+    /// `ignoring`, all labels but the listed ones and `__name__`.
+    fn signature(&self, labels: &Labels) -> Vec<u8> {
+        let mut sig = Vec::new();
+        for l in labels.iter() {
+            let part_of =
+                if self.on { self.listed(&l.name) } else { l.name != METRIC_NAME && !self.listed(&l.name) };
+            if part_of {
+                sig.extend_from_slice(l.name.as_bytes());
+                sig.push(0xff);
+                sig.extend_from_slice(l.value.as_bytes());
+                sig.push(0xff);
+            }
+        }
+        sig
+    }
+
+    /// Go's `Labels.MatchLabels(on, names...)`, for error messages.
+    fn match_labels(&self, labels: &Labels) -> Labels {
+        Labels::from_sorted(
+            labels
+                .iter()
+                .filter(|l| {
+                    if self.on {
+                        self.listed(&l.name)
+                    } else {
+                        !self.listed(&l.name) && l.name != METRIC_NAME
+                    }
+                })
+                .cloned()
+                .collect(),
+        )
+    }
+}
+
+/// Whether `op` drops the metric name from its result (Go's `shouldDropMetricName`).
+fn should_drop_metric_name(op: TokenType) -> bool {
+    matches!(op.id(), token::T_ADD | token::T_SUB | token::T_DIV | token::T_MUL | token::T_POW | token::T_MOD)
+}
+
+/// `labels` without `__name__`.
+fn drop_metric_name(labels: &Labels) -> Labels {
+    if labels.get(METRIC_NAME).is_none() {
+        return labels.clone();
+    }
+    Labels::from_sorted(labels.iter().filter(|l| l.name != METRIC_NAME).cloned().collect())
+}
+
+/// Evaluates `op` between two vector elements (Go's `vectorElemBinop`): the value, and whether a
+/// comparison holds (always true for arithmetic). Comparisons return the left value.
+fn vector_elem_binop(op: TokenType, lhs: f64, rhs: f64) -> Result<(f64, bool)> {
+    Ok(match op.id() {
+        token::T_ADD => (lhs + rhs, true),
+        token::T_SUB => (lhs - rhs, true),
+        token::T_MUL => (lhs * rhs, true),
+        token::T_DIV => (lhs / rhs, true),
+        token::T_POW => (go_pow(lhs, rhs), true),
+        token::T_MOD => (go_mod(lhs, rhs), true),
+        token::T_EQLC => (lhs, lhs == rhs),
+        token::T_NEQ => (lhs, lhs != rhs),
+        token::T_GTR => (lhs, lhs > rhs),
+        token::T_LSS => (lhs, lhs < rhs),
+        token::T_GTE => (lhs, lhs >= rhs),
+        token::T_LTE => (lhs, lhs <= rhs),
+        token::T_ATAN2 => (go_atan2(lhs, rhs), true),
+        _ => {
+            return Err(PromqlError::Execution(format!(
+                "operator \"{op}\" not allowed for operations between Vectors"
+            )));
+        }
+    })
+}
+
+/// Evaluates `op` between two scalars (Go's `scalarBinop`); comparisons give 1 or 0.
+///
+/// Prometheus only allows comparisons between scalars with `bool`, so `return_bool` does not change
+/// the result. An operator that is not a binary operator gives NaN.
+pub(crate) fn scalar_binop(op: TokenType, lhs: f64, rhs: f64, return_bool: bool) -> f64 {
+    let _ = return_bool;
+    let btos = |b: bool| if b { 1.0 } else { 0.0 };
+    match op.id() {
+        token::T_ADD => lhs + rhs,
+        token::T_SUB => lhs - rhs,
+        token::T_MUL => lhs * rhs,
+        token::T_DIV => lhs / rhs,
+        token::T_POW => go_pow(lhs, rhs),
+        token::T_MOD => go_mod(lhs, rhs),
+        token::T_EQLC => btos(lhs == rhs),
+        token::T_NEQ => btos(lhs != rhs),
+        token::T_GTR => btos(lhs > rhs),
+        token::T_LSS => btos(lhs < rhs),
+        token::T_GTE => btos(lhs >= rhs),
+        token::T_LTE => btos(lhs <= rhs),
+        token::T_ATAN2 => go_atan2(lhs, rhs),
+        _ => f64::NAN,
+    }
+}
+
+/// Evaluates `op` between each element of `vector` and `scalar` (Go's `VectorscalarBinop`).
+///
+/// Comparisons without `bool` filter and keep the vector's value and labels; with `bool` they give
+/// 1/0 and drop `__name__`, as arithmetic does.
+pub(crate) fn vector_scalar_binop(
+    op: TokenType,
+    vector: &Vector,
+    scalar: f64,
+    scalar_on_left: bool,
+    return_bool: bool,
+    step_time: i64,
+) -> Vector {
+    let drop_name = should_drop_metric_name(op) || return_bool;
+    let mut out = Vector::with_capacity(vector.len());
+    for s in vector {
+        let (lv, rv) = if scalar_on_left { (scalar, s.v) } else { (s.v, scalar) };
+        let Ok((mut value, mut keep)) = vector_elem_binop(op, lv, rv) else {
+            continue;
+        };
+        if op.is_comparison_operator() && scalar_on_left {
+            value = rv;
+        }
+        if return_bool {
+            value = if keep { 1.0 } else { 0.0 };
+            keep = true;
+        }
+        if keep {
+            let labels = if drop_name { drop_metric_name(&s.labels) } else { s.labels.clone() };
+            out.push(Sample { labels, t: step_time, v: value });
+        }
+    }
+    out
+}
+
+/// Evaluates `op` between two vectors (Go's `VectorAnd`/`VectorOr`/`VectorUnless`/`VectorBinop`).
+///
+/// `modifier` carries `bool`, `on`/`ignoring` and `group_left`/`group_right`; none means one-to-one
+/// matching on all labels but `__name__` (many-to-many for set operators).
+pub(crate) fn vector_binop(
+    op: TokenType,
+    modifier: Option<&BinModifier>,
+    lhs: &Vector,
+    rhs: &Vector,
+    step_time: i64,
+) -> Result<Vector> {
+    let matching = Matching::new(op, modifier);
+    let at = |s: &Sample| Sample { labels: s.labels.clone(), t: step_time, v: s.v };
+    match op.id() {
+        token::T_LAND => {
+            if lhs.is_empty() || rhs.is_empty() {
+                return Ok(Vector::new());
+            }
+            let right: HashSet<Vec<u8>> = rhs.iter().map(|s| matching.signature(&s.labels)).collect();
+            Ok(lhs.iter().filter(|s| right.contains(&matching.signature(&s.labels))).map(at).collect())
+        }
+        token::T_LOR => {
+            if lhs.is_empty() {
+                return Ok(rhs.iter().map(at).collect());
+            }
+            if rhs.is_empty() {
+                return Ok(lhs.iter().map(at).collect());
+            }
+            let left: HashSet<Vec<u8>> = lhs.iter().map(|s| matching.signature(&s.labels)).collect();
+            let mut out: Vector = lhs.iter().map(at).collect();
+            out.extend(rhs.iter().filter(|s| !left.contains(&matching.signature(&s.labels))).map(at));
+            Ok(out)
+        }
+        token::T_LUNLESS => {
+            if lhs.is_empty() || rhs.is_empty() {
+                return Ok(lhs.iter().map(at).collect());
+            }
+            let right: HashSet<Vec<u8>> = rhs.iter().map(|s| matching.signature(&s.labels)).collect();
+            Ok(lhs.iter().filter(|s| !right.contains(&matching.signature(&s.labels))).map(at).collect())
+        }
+        _ => vector_vector_binop(op, &matching, lhs, rhs, step_time),
+    }
+}
+
+/// Go's `VectorBinop`: arithmetic and comparisons between two vectors.
+fn vector_vector_binop(
+    op: TokenType,
+    matching: &Matching<'_>,
+    lhs: &Vector,
+    rhs: &Vector,
+    step_time: i64,
+) -> Result<Vector> {
+    if matching.card == Card::ManyToMany {
+        return Err(PromqlError::Execution("many-to-many only allowed for set operators".to_string()));
+    }
+    if lhs.is_empty() || rhs.is_empty() {
+        return Ok(Vector::new());
+    }
+    // For one-to-many, swap the sides; the values are swapped back for the operation.
+    let swapped = matching.card == Card::OneToMany;
+    let (many, one) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
+
+    // The "one" side by signature; a signature seen twice means many-to-many matching.
+    let mut one_sigs: HashMap<Vec<u8>, &Sample> = HashMap::with_capacity(one.len());
+    for rs in one {
+        let sig = matching.signature(&rs.labels);
+        if let Some(dupl) = one_sigs.get(&sig) {
+            let side = if swapped { "left" } else { "right" };
+            return Err(PromqlError::Execution(format!(
+                "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}]\
+                 ;many-to-many matching not allowed: matching labels must be unique on one side",
+                matching.match_labels(&rs.labels),
+                rs.labels,
+                dupl.labels
+            )));
+        }
+        one_sigs.insert(sig, rs);
+    }
+
+    // Signatures already matched: for one-to-one just their presence, for many-to-one the output
+    // label sets produced for them.
+    let mut matched: HashMap<Vec<u8>, HashSet<Labels>> = HashMap::new();
+    let mut out = Vector::new();
+    for ls in many {
+        let sig = matching.signature(&ls.labels);
+        let Some(rs) = one_sigs.get(&sig) else {
+            continue;
+        };
+        let (vl, vr) = if swapped { (rs.v, ls.v) } else { (ls.v, rs.v) };
+        let (mut value, keep) = vector_elem_binop(op, vl, vr)?;
+        if matching.return_bool {
+            value = if keep { 1.0 } else { 0.0 };
+        } else if !keep {
+            continue;
+        }
+        let mut metric = result_metric(&ls.labels, &rs.labels, op, matching);
+        if matching.return_bool {
+            metric = drop_metric_name(&metric);
+        }
+        match matching.card {
+            Card::OneToOne => {
+                if matched.contains_key(&sig) {
+                    return Err(PromqlError::Execution(
+                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                            .to_string(),
+                    ));
+                }
+                matched.insert(sig, HashSet::new());
+            }
+            _ => {
+                let inserted = matched.entry(sig).or_default();
+                if !inserted.insert(metric.clone()) {
+                    return Err(PromqlError::Execution(
+                        "multiple matches for labels: grouping labels must ensure unique matches".to_string(),
+                    ));
+                }
+            }
+        }
+        out.push(Sample { labels: metric, t: step_time, v: value });
+    }
+    Ok(out)
+}
+
+/// The labels of a vector/vector result (Go's `resultMetric`), from the "many" side `lhs` and the
+/// "one" side `rhs`.
+fn result_metric(lhs: &Labels, rhs: &Labels, op: TokenType, matching: &Matching<'_>) -> Labels {
+    let drop_name = should_drop_metric_name(op);
+    let mut labels: Vec<Label> = lhs
+        .iter()
+        .filter(|l| {
+            if drop_name && l.name == METRIC_NAME {
+                return false;
+            }
+            if matching.card == Card::OneToOne {
+                return matching.listed(&l.name) == matching.on;
+            }
+            true
+        })
+        .cloned()
+        .collect();
+    for &name in &matching.include {
+        labels.retain(|l| l.name != name);
+        if let Some(v) = rhs.get(name)
+            && !v.is_empty()
+        {
+            labels.push(Label::new(name, v));
+        }
+    }
+    Labels::new(labels)
+}
+
+#[cfg(test)]
+mod tests;
