@@ -126,8 +126,12 @@ fn register_holt_winters() {
 pub(crate) fn parse(query: &str) -> Result<Expr> {
     register_holt_winters();
     check_lexical(query)?;
-    let expr = parser::parse(query)
-        .map_err(|msg| PromqlError::Parse(format!("parse error: {}", go_wording(&msg))))?;
+    // promql-parser panics on some numbers it cannot turn into durations or times (`offset NaN`,
+    // `@ -1e300`); a query must never take the process down, so a panic is a parse error.
+    let parsed = std::panic::catch_unwind(|| parser::parse(query)).map_err(|_| {
+        PromqlError::Parse("parse error: invalid number in duration, offset or @ modifier".to_string())
+    })?;
+    let expr = parsed.map_err(|msg| PromqlError::Parse(format!("parse error: {}", go_wording(&msg))))?;
     check_known_to_2_42(&expr, query)?;
     Ok(expr)
 }
@@ -339,6 +343,7 @@ fn check_lexical(query: &str) -> Result<()> {
     for &(offset, span) in &spans {
         check_brackets(query, offset, span)?;
         check_offsets(query, offset, span)?;
+        check_at_timestamps(query, offset, span)?;
     }
     check_quoted_label_names(query, &spans)
 }
@@ -414,6 +419,70 @@ fn check_offsets(query: &str, offset: usize, span: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// 2.42 rejects an `@` time that is not finite or does not fit an int64 of seconds; promql-parser
+/// would clamp it instead.
+fn check_at_timestamps(query: &str, offset: usize, span: &str) -> Result<()> {
+    let mut from = 0;
+    while let Some(found) = span[from..].find('@') {
+        let at = from + found;
+        from = at + 1;
+        let rest = span[from..].trim_start();
+        let token: String = rest
+            .chars()
+            .enumerate()
+            .take_while(|&(i, c)| {
+                c.is_ascii_alphanumeric()
+                    || c == '.'
+                    || ((c == '+' || c == '-') && (i == 0 || rest[..i].ends_with(['e', 'E'])))
+            })
+            .map(|(_, c)| c)
+            .collect();
+        let Some(seconds) = parse_go_number(&token) else { continue };
+        // Go compares against int64's bounds converted to float64 (±2^63).
+        const BOUND: f64 = 9_223_372_036_854_775_808.0;
+        if !seconds.is_finite() || seconds >= BOUND || seconds <= -BOUND {
+            return Err(PromqlError::Parse(format!(
+                "{} parse error: timestamp out of bounds for @ modifier: {}",
+                position(query, offset + at),
+                go_f_format(seconds)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A PromQL number literal (decimal, exponent, hex, Inf, NaN), as 2.42's lexer reads one.
+fn parse_go_number(token: &str) -> Option<f64> {
+    let (negative, digits) = match token.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, token.strip_prefix('+').unwrap_or(token)),
+    };
+    let lower = digits.to_ascii_lowercase();
+    let magnitude = if let Some(hex) = lower.strip_prefix("0x") {
+        u64::from_str_radix(hex, 16).ok()? as f64
+    } else if lower == "inf" {
+        f64::INFINITY
+    } else if lower == "nan" {
+        f64::NAN
+    } else if lower.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        lower.parse().ok()?
+    } else {
+        return None;
+    };
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// Go's `%f`: six decimals, `+Inf`, `-Inf`, `NaN`.
+fn go_f_format(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_string()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.to_string()
+    } else {
+        format!("{v:.6}")
+    }
 }
 
 #[cfg(test)]

@@ -24,12 +24,13 @@ fn effective_offset(
     let Some(ts) = timestamp else {
         return original_offset;
     };
+    // Go's int64 arithmetic wraps on absurd `@` times; ours does the same instead of panicking.
     let (mut subq_offset, _, subq_ts) = subquery_times(path);
     if let Some(subq_ts) = subq_ts {
-        subq_offset += eval_time - subq_ts;
+        subq_offset = subq_offset.wrapping_add(eval_time.wrapping_sub(subq_ts));
     }
-    let offset_for_ts = eval_time - ts;
-    original_offset + offset_for_ts - subq_offset
+    let offset_for_ts = eval_time.wrapping_sub(ts);
+    original_offset.wrapping_add(offset_for_ts).wrapping_sub(subq_offset)
 }
 
 fn visit(eval_time: i64, node: &Node, path: &mut Vec<SubqueryStep>) {

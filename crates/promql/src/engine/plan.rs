@@ -160,11 +160,14 @@ fn offset_ms(offset: Option<&Offset>) -> i64 {
     }
 }
 
+/// Milliseconds of an `@` time. Out of int64 range gives `i64::MIN`, as Go's float-to-int64
+/// conversion does on amd64 (2.42 accepts such times and wraps).
 fn system_time_ms(t: &SystemTime) -> i64 {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(after) => duration_ms(&after),
-        Err(before) => -duration_ms(&before.duration()),
-    }
+    let ms: i128 = match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(after) => after.as_millis() as i128,
+        Err(before) => -(before.duration().as_millis() as i128),
+    };
+    i64::try_from(ms).unwrap_or(i64::MIN)
 }
 
 fn at_time(at: Option<&AtModifier>) -> Option<AtTime> {
@@ -444,20 +447,17 @@ fn selector_hints(
         start = t;
         end = t;
     }
+    // Go's int64 arithmetic wraps; so does ours, rather than panicking on absurd `@`/offset values.
     if let Some(t) = sel.timestamp {
         start = t;
         end = t;
     } else {
-        start = start - subq_offset - subq_range;
-        end -= subq_offset;
+        start = start.wrapping_sub(subq_offset).wrapping_sub(subq_range);
+        end = end.wrapping_sub(subq_offset);
     }
-    if eval_range == 0 {
-        start -= q.lookback;
-    } else {
-        start -= eval_range;
-    }
-    start -= sel.original_offset;
-    end -= sel.original_offset;
+    start = start.wrapping_sub(if eval_range == 0 { q.lookback } else { eval_range });
+    start = start.wrapping_sub(sel.original_offset);
+    end = end.wrapping_sub(sel.original_offset);
     let step = match path.last() {
         Some(sq) if sq.step != 0 => sq.step,
         Some(_) => q.default_subquery_step,
