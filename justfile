@@ -14,6 +14,7 @@ lint:
 bench:
     cargo bench -p tsdb-format
     cargo bench -p thanos-tools --bench vs_promtool
+    cargo bench -p promql --bench range_query
 
 # Release build of every binary.
 build:
