@@ -7,8 +7,10 @@ pub mod chunks;
 pub mod encoding;
 mod error;
 pub mod index;
+pub mod index_header;
 pub mod labels;
 pub mod meta;
+pub mod postings_codec;
 pub mod tombstones;
 
 pub use error::{Error, Result};
