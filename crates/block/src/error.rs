@@ -55,6 +55,24 @@ pub enum BlockError {
         /// What was wrong.
         reason: String,
     },
+    /// Some blocks' `meta.json` could not be read (other than missing or corrupt): the view of
+    /// the bucket is incomplete, and acting on it could be unsafe.
+    #[error("incomplete view: {failed} block(s) failed to load, first: {first}")]
+    IncompleteView {
+        /// How many blocks failed.
+        failed: usize,
+        /// The first failure, by ULID.
+        #[source]
+        first: Box<BlockError>,
+    },
+    /// A `meta.json` has a version this code does not read.
+    #[error("unexpected meta file: {key} version: {version}")]
+    UnsupportedMetaVersion {
+        /// The `meta.json` key.
+        key: String,
+        /// Its version.
+        version: u32,
+    },
     /// A metadata filter failed.
     #[error("filter {filter}: {reason}")]
     Filter {

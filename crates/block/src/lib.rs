@@ -14,24 +14,49 @@
 //! ([`delete_block`]) blocks in the order that keeps every reader safe, and fetches the metadata
 //! of every complete block ([`MetaFetcher`], [`fetch_metas`]), reporting partial uploads and
 //! corrupt `meta.json` files instead of failing on them.
+//!
+//! Thanos' metadata filters live in [`filters`] (consistency delay, deletion marks, time
+//! partition, deduplication, replica labels, marker gathering) and [`relabel`] (label sharding);
+//! [`aborted_partial_uploads`] finds what the compactor's cleaner removes. Time comes from a
+//! [`Clock`], so all of them can be tested with a [`FixedClock`].
 
+mod clock;
 mod delete;
 mod download;
 mod error;
 mod fetch;
+#[cfg(test)]
+mod filter_tests;
+pub mod filters;
 pub mod markers;
 mod overlap;
+mod partial;
+pub mod relabel;
 mod rfc3339;
 #[cfg(test)]
 mod test_blocks;
+mod thanos_time;
 mod upload;
 
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use delete::delete_block;
 pub use download::download_block;
 pub use error::{BlockError, Result};
-pub use fetch::{FetchedMetas, MetaFetcher, MetaFilter, PartialBlock, fetch_metas, list_block_ids};
+pub use fetch::{
+    FetchedMetas, MetaFetcher, MetaFilter, PartialBlock, SyncStates, fetch_metas, fetcher_metrics,
+    list_block_ids, synced_state,
+};
+pub use filters::{
+    ConsistencyDelayMetaFilter, DeduplicateFilter, IgnoreDeletionMarkFilter, NoCompactMarkFilter,
+    NoDownsampleMarkFilter, ReplicaLabelRemover, TimePartitionMetaFilter,
+};
 pub use overlap::{Overlap, group_key, overlapping_blocks};
+pub use partial::{AbortedPartialUpload, PARTIAL_UPLOAD_THRESHOLD_AGE, aborted_partial_uploads};
+pub use relabel::{LabelShardedMetaFilter, RelabelAction, RelabelConfig, RelabelError};
 pub use rfc3339::{format_rfc3339_nanos, format_rfc3339_seconds};
+pub use thanos_time::{
+    ThanosTime, ThanosTimeError, format_prometheus_duration_ms, parse_prometheus_duration_ms,
+};
 pub use upload::{HashFunc, gather_file_stats, upload_block};
 
 /// File name of the block metadata; uploaded last, deleted first.
