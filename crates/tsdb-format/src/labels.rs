@@ -2,6 +2,8 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// One label: a name and a value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,22 +22,79 @@ impl Label {
 }
 
 /// A set of labels sorted by name, with unique names: the identity of a series.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Labels(Vec<Label>);
+///
+/// Shared and immutable: a clone is a reference-count increment, not a copy, because the query
+/// engine hands the same label set to every step of a range query (Prometheus shares its
+/// `labels.Labels` the same way). The set's hash is computed once when it is built, so hashing a
+/// set (as maps keyed by series do at every step) costs one `u64`, and equality checks the
+/// pointer and the hash before the labels.
+#[derive(Clone, Default)]
+pub struct Labels(Option<Arc<LabelsInner>>);
+
+/// The shared part of a non-empty [`Labels`].
+///
+/// (Nothing here may be mutable, not even a lazily filled cache: `Labels` are map keys, and
+/// clippy's `mutable_key_type` would flag every such map.)
+struct LabelsInner {
+    labels: Vec<Label>,
+    hash: u64,
+}
+
+/// The hash of the empty set.
+const EMPTY_HASH: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// A fast, non-cryptographic hash of sorted labels (FxHash words, then a murmur3 finaliser so the
+/// low bits used by hash tables are mixed too); stable within a process.
+fn hash_labels(labels: &[Label]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    fn add(h: u64, word: u64) -> u64 {
+        (h.rotate_left(5) ^ word).wrapping_mul(K)
+    }
+    fn add_bytes(mut h: u64, bytes: &[u8]) -> u64 {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            h = add(h, u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        }
+        let mut last = [0u8; 8];
+        let rest = chunks.remainder();
+        last[..rest.len()].copy_from_slice(rest);
+        // The length keeps "ab","c" apart from "a","bc".
+        add(add(h, u64::from_le_bytes(last)), bytes.len() as u64)
+    }
+    let mut h = EMPTY_HASH;
+    for l in labels {
+        h = add_bytes(h, l.name.as_bytes());
+        h = add_bytes(h, l.value.as_bytes());
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
 
 impl Labels {
+    /// Wraps labels already sorted by unique name, computing the hash.
+    fn wrap(labels: Vec<Label>) -> Self {
+        if labels.is_empty() {
+            return Labels(None);
+        }
+        let hash = hash_labels(&labels);
+        Labels(Some(Arc::new(LabelsInner { labels, hash })))
+    }
+
     /// Builds a label set, sorting by name. Empty values are dropped, as Prometheus does.
     pub fn new(mut labels: Vec<Label>) -> Self {
         labels.retain(|l| !l.value.is_empty());
         labels.sort_by(|a, b| a.name.cmp(&b.name));
         labels.dedup_by(|a, b| a.name == b.name);
-        Self(labels)
+        Self::wrap(labels)
     }
 
     /// Wraps labels already sorted by unique name (as read from an index).
     pub fn from_sorted(labels: Vec<Label>) -> Self {
         debug_assert!(labels.windows(2).all(|w| w[0].name < w[1].name));
-        Self(labels)
+        Self::wrap(labels)
     }
 
     /// Builds a label set from `(name, value)` pairs.
@@ -45,32 +104,54 @@ impl Labels {
 
     /// The labels, sorted by name.
     pub fn as_slice(&self) -> &[Label] {
-        &self.0
+        match &self.0 {
+            Some(inner) => &inner.labels,
+            None => &[],
+        }
     }
 
-    /// Consumes the set, returning its labels.
+    /// Consumes the set, returning its labels (copied if the set is shared).
     pub fn into_vec(self) -> Vec<Label> {
-        self.0
+        match self.0 {
+            Some(inner) => Arc::try_unwrap(inner).map_or_else(|shared| shared.labels.clone(), |i| i.labels),
+            None => Vec::new(),
+        }
+    }
+
+    /// Whether `self` and `other` are the same shared set (so certainly equal); cheaper than
+    /// `==`, and false for equal sets built separately.
+    pub fn ptr_eq(&self, other: &Labels) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
+    /// The hash computed when the set was built (what [`Hash`] feeds the hasher).
+    pub fn precomputed_hash(&self) -> u64 {
+        self.0.as_ref().map_or(EMPTY_HASH, |i| i.hash)
     }
 
     /// The value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.binary_search_by(|l| l.name.as_str().cmp(name)).ok().map(|i| self.0[i].value.as_str())
+        let labels = self.as_slice();
+        labels.binary_search_by(|l| l.name.as_str().cmp(name)).ok().map(|i| labels[i].value.as_str())
     }
 
     /// Number of labels.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.as_slice().len()
     }
 
     /// Whether there are no labels.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.as_slice().is_empty()
     }
 
     /// Iterates the labels in name order.
     pub fn iter(&self) -> std::slice::Iter<'_, Label> {
-        self.0.iter()
+        self.as_slice().iter()
     }
 
     /// Whether a label called `name` is present.
@@ -78,48 +159,65 @@ impl Labels {
         self.get(name).is_some()
     }
 
-    /// The set without `__name__` (Prometheus' `dropMetricName`).
+    /// The set without `__name__` (Prometheus' `dropMetricName`); the set itself (shared) if it
+    /// has no `__name__`.
     pub fn without_metric_name(&self) -> Labels {
+        if !self.has(METRIC_NAME) {
+            return self.clone();
+        }
         self.without(&[METRIC_NAME])
     }
 
     /// The set without the labels called any of `names`.
     pub fn without<S: AsRef<str>>(&self, names: &[S]) -> Labels {
-        let kept = self.0.iter().filter(|l| !names.iter().any(|n| n.as_ref() == l.name)).cloned().collect();
-        Labels(kept)
+        let kept = self.iter().filter(|l| !names.iter().any(|n| n.as_ref() == l.name)).cloned().collect();
+        Labels::wrap(kept)
     }
 
     /// Only the labels called one of `names`.
     pub fn keep<S: AsRef<str>>(&self, names: &[S]) -> Labels {
-        let kept = self.0.iter().filter(|l| names.iter().any(|n| n.as_ref() == l.name)).cloned().collect();
-        Labels(kept)
+        let kept = self.iter().filter(|l| names.iter().any(|n| n.as_ref() == l.name)).cloned().collect();
+        Labels::wrap(kept)
     }
 
     /// The set with `name` set to `value`; an empty `value` removes the label, as in Prometheus.
     pub fn with(&self, name: &str, value: &str) -> Labels {
-        let mut labels = self.0.clone();
-        match labels.binary_search_by(|l| l.name.as_str().cmp(name)) {
-            Ok(i) if value.is_empty() => {
-                labels.remove(i);
-            }
-            Ok(i) => labels[i].value = value.to_string(),
-            Err(_) if value.is_empty() => {}
-            Err(i) => labels.insert(i, Label::new(name, value)),
-        }
-        Labels(labels)
+        let mut b = self.builder();
+        b.set(name, value);
+        b.build()
     }
 
     /// A builder that starts from this set (Prometheus' `labels.NewBuilder`).
     pub fn builder(&self) -> LabelsBuilder {
-        LabelsBuilder { labels: self.0.clone() }
+        LabelsBuilder { labels: self.as_slice().to_vec() }
     }
 
     /// A 64-bit hash of the set, stable within a process, for grouping series.
     pub fn stable_hash(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.hash(&mut hasher);
-        hasher.finish()
+        self.precomputed_hash()
+    }
+}
+
+impl PartialEq for Labels {
+    fn eq(&self, other: &Self) -> bool {
+        self.ptr_eq(other)
+            || (self.precomputed_hash() == other.precomputed_hash() && self.as_slice() == other.as_slice())
+    }
+}
+
+impl Eq for Labels {}
+
+/// Feeds the precomputed hash: equal sets have equal hashes.
+impl Hash for Labels {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.precomputed_hash());
+    }
+}
+
+/// Prints as the derived `Debug` of a tuple struct around the labels did: `Labels([...])`.
+impl fmt::Debug for Labels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Labels").field(&self.as_slice()).finish()
     }
 }
 
@@ -165,20 +263,20 @@ impl LabelsBuilder {
 
     /// The resulting label set.
     pub fn build(&self) -> Labels {
-        Labels(self.labels.clone())
+        Labels::wrap(self.labels.clone())
     }
 }
 
 /// Prometheus' `labels.Compare`: pairwise by name, then value; a prefix sorts first.
 impl Ord for Labels {
     fn cmp(&self, other: &Self) -> Ordering {
-        for (a, b) in self.0.iter().zip(other.0.iter()) {
+        for (a, b) in self.iter().zip(other.iter()) {
             match a.name.cmp(&b.name).then_with(|| a.value.cmp(&b.value)) {
                 Ordering::Equal => continue,
                 unequal => return unequal,
             }
         }
-        self.0.len().cmp(&other.0.len())
+        self.len().cmp(&other.len())
     }
 }
 
@@ -192,7 +290,7 @@ impl PartialOrd for Labels {
 impl fmt::Display for Labels {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("{")?;
-        for (i, l) in self.0.iter().enumerate() {
+        for (i, l) in self.iter().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }

@@ -6,6 +6,7 @@
 //! them.
 
 mod gosort;
+mod groups;
 
 use std::collections::HashMap;
 
@@ -17,6 +18,7 @@ use crate::error::{PromqlError, Result};
 use crate::value::{Sample, Vector};
 
 pub(crate) use gosort::go_sort;
+pub(crate) use groups::GroupCache;
 
 /// The metric name label.
 const METRIC_NAME: &str = "__name__";
@@ -170,12 +172,26 @@ const MIN_INT64_F: f64 = -9_223_372_036_854_775_808.0;
 /// `modifier` is the `by`/`without` clause (none means `by ()`). Samples in the output carry
 /// `t = step_time`; groups come out in the order they were first seen, `topk`/`bottomk` output each
 /// group's samples in heap order as 2.42 does.
+#[cfg(test)]
 pub(crate) fn aggregate(
     op: TokenType,
     param: AggregateParam<'_>,
     modifier: Option<&LabelModifier>,
     input: &Vector,
     step_time: i64,
+) -> Result<Vector> {
+    aggregate_cached(op, param, modifier, input, step_time, &mut GroupCache::default())
+}
+
+/// [`aggregate`] for one step of a range evaluation: `cache` remembers the group of every input
+/// series across the steps of one aggregation node (it must not be shared between nodes).
+pub(crate) fn aggregate_cached(
+    op: TokenType,
+    param: AggregateParam<'_>,
+    modifier: Option<&LabelModifier>,
+    input: &Vector,
+    step_time: i64,
+    cache: &mut GroupCache,
 ) -> Result<Vector> {
     let op = Op::from_token(op)?;
     let mut grouping = Grouping::new(modifier);
@@ -221,34 +237,47 @@ pub(crate) fn aggregate(
     let mut groups: Vec<Group<'_>> = Vec::new();
     let mut key = Vec::new();
 
-    for s in input {
-        let counted_metric;
-        let metric: &[Label] = match value_label {
-            Some(name) => {
-                counted_metric = with_label(&s.labels, name, &go_format_float(s.v));
-                counted_metric.as_slice()
+    cache.start_step();
+    for (position, s) in input.iter().enumerate() {
+        // The group of this sample: an index into `groups` if the group was already seen at this
+        // step, else the labels of a new group.
+        let found = if let Some(name) = value_label {
+            // count_values groups by value too: nothing to remember across steps.
+            let counted_metric = with_label(&s.labels, name, &go_format_float(s.v));
+            let metric = counted_metric.as_slice();
+            grouping.key(metric, &mut key);
+            match index.get(key.as_slice()) {
+                Some(&gi) => Ok(gi),
+                None => {
+                    index.insert(key.clone(), groups.len());
+                    Err(grouping.group_labels(metric))
+                }
             }
-            None => s.labels.as_slice(),
+        } else {
+            cache.find(
+                position,
+                &s.labels,
+                groups.len(),
+                |metric, key| grouping.key(metric, key),
+                |metric| grouping.group_labels(metric),
+            )
         };
-        grouping.key(metric, &mut key);
 
-        let Some(&gi) = index.get(key.as_slice()) else {
-            let mut g = Group {
-                labels: grouping.group_labels(metric),
-                value: s.v,
-                mean: s.v,
-                count: 1,
-                heap: Vec::new(),
-            };
-            match op {
-                Op::Stddev | Op::Stdvar => g.value = 0.0,
-                Op::Topk | Op::Bottomk | Op::Quantile => g.heap.push(HeapItem { v: s.v, labels: &s.labels }),
-                Op::Group => g.value = 1.0,
-                _ => {}
+        let gi = match found {
+            Ok(gi) => gi,
+            Err(labels) => {
+                let mut g = Group { labels, value: s.v, mean: s.v, count: 1, heap: Vec::new() };
+                match op {
+                    Op::Stddev | Op::Stdvar => g.value = 0.0,
+                    Op::Topk | Op::Bottomk | Op::Quantile => {
+                        g.heap.push(HeapItem { v: s.v, labels: &s.labels })
+                    }
+                    Op::Group => g.value = 1.0,
+                    _ => {}
+                }
+                groups.push(g);
+                continue;
             }
-            index.insert(key.clone(), groups.len());
-            groups.push(g);
-            continue;
         };
         let g = &mut groups[gi];
 

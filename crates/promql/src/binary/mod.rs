@@ -4,6 +4,7 @@
 //! `VectorscalarBinop`/`scalarBinop` (`promql/engine.go`), including its error texts and the order
 //! of the output samples.
 
+mod cache;
 mod gomath;
 
 use std::collections::{HashMap, HashSet};
@@ -15,6 +16,8 @@ use tsdb_format::{Label, Labels};
 use crate::error::{PromqlError, Result};
 use crate::value::{Sample, Vector};
 
+pub(crate) use cache::BinopCache;
+use cache::Side;
 pub(crate) use gomath::{go_atan2, go_mod, go_pow};
 
 /// The metric name label.
@@ -30,7 +33,7 @@ enum Card {
 }
 
 /// The vector matching of an operation, read from its modifier.
-struct Matching<'a> {
+pub(crate) struct Matching<'a> {
     card: Card,
     /// `on (…)` rather than `ignoring (…)`.
     on: bool,
@@ -127,10 +130,7 @@ fn should_drop_metric_name(op: TokenType) -> bool {
 
 /// `labels` without `__name__`.
 fn drop_metric_name(labels: &Labels) -> Labels {
-    if labels.get(METRIC_NAME).is_none() {
-        return labels.clone();
-    }
-    Labels::from_sorted(labels.iter().filter(|l| l.name != METRIC_NAME).cloned().collect())
+    crate::name_drop::drop_metric_name(labels)
 }
 
 /// Evaluates `op` between two vector elements (Go's `vectorElemBinop`): the value, and whether a
@@ -197,23 +197,25 @@ pub(crate) fn vector_scalar_binop(
 ) -> Vector {
     let drop_name = should_drop_metric_name(op) || return_bool;
     let mut out = Vector::with_capacity(vector.len());
-    for s in vector {
-        let (lv, rv) = if scalar_on_left { (scalar, s.v) } else { (s.v, scalar) };
-        let Ok((mut value, mut keep)) = vector_elem_binop(op, lv, rv) else {
-            continue;
-        };
-        if op.is_comparison_operator() && scalar_on_left {
-            value = rv;
+    crate::name_drop::dropping_names(|names| {
+        for (i, s) in vector.iter().enumerate() {
+            let (lv, rv) = if scalar_on_left { (scalar, s.v) } else { (s.v, scalar) };
+            let Ok((mut value, mut keep)) = vector_elem_binop(op, lv, rv) else {
+                continue;
+            };
+            if op.is_comparison_operator() && scalar_on_left {
+                value = rv;
+            }
+            if return_bool {
+                value = if keep { 1.0 } else { 0.0 };
+                keep = true;
+            }
+            if keep {
+                let labels = if drop_name { names.drop(i, &s.labels) } else { s.labels.clone() };
+                out.push(Sample { labels, t: step_time, v: value });
+            }
         }
-        if return_bool {
-            value = if keep { 1.0 } else { 0.0 };
-            keep = true;
-        }
-        if keep {
-            let labels = if drop_name { drop_metric_name(&s.labels) } else { s.labels.clone() };
-            out.push(Sample { labels, t: step_time, v: value });
-        }
-    }
+    });
     out
 }
 
@@ -221,6 +223,7 @@ pub(crate) fn vector_scalar_binop(
 ///
 /// `modifier` carries `bool`, `on`/`ignoring` and `group_left`/`group_right`; none means one-to-one
 /// matching on all labels but `__name__` (many-to-many for set operators).
+#[cfg(test)]
 pub(crate) fn vector_binop(
     op: TokenType,
     modifier: Option<&BinModifier>,
@@ -228,15 +231,41 @@ pub(crate) fn vector_binop(
     rhs: &Vector,
     step_time: i64,
 ) -> Result<Vector> {
+    vector_binop_cached(op, modifier, lhs, rhs, step_time, &mut BinopCache::default())
+}
+
+/// [`vector_binop`] for one step of a range evaluation: `cache` remembers, across the steps of
+/// one binary-operator node, each series' matching signature and each pair's result labels (it
+/// must not be shared between nodes).
+pub(crate) fn vector_binop_cached(
+    op: TokenType,
+    modifier: Option<&BinModifier>,
+    lhs: &Vector,
+    rhs: &Vector,
+    step_time: i64,
+    cache: &mut BinopCache,
+) -> Result<Vector> {
     let matching = Matching::new(op, modifier);
+    cache.start_step();
     let at = |s: &Sample| Sample { labels: s.labels.clone(), t: step_time, v: s.v };
     match op.id() {
         token::T_LAND => {
             if lhs.is_empty() || rhs.is_empty() {
                 return Ok(Vector::new());
             }
-            let right: HashSet<Vec<u8>> = rhs.iter().map(|s| matching.signature(&s.labels)).collect();
-            Ok(lhs.iter().filter(|s| right.contains(&matching.signature(&s.labels))).map(at).collect())
+            for (j, s) in rhs.iter().enumerate() {
+                let sig = cache.signature(Side::Right, j, &s.labels, &matching);
+                cache.mark(sig);
+            }
+            Ok(lhs
+                .iter()
+                .enumerate()
+                .filter(|(j, s)| {
+                    let sig = cache.signature(Side::Left, *j, &s.labels, &matching);
+                    cache.is_marked(sig)
+                })
+                .map(|(_, s)| at(s))
+                .collect())
         }
         token::T_LOR => {
             if lhs.is_empty() {
@@ -245,19 +274,41 @@ pub(crate) fn vector_binop(
             if rhs.is_empty() {
                 return Ok(lhs.iter().map(at).collect());
             }
-            let left: HashSet<Vec<u8>> = lhs.iter().map(|s| matching.signature(&s.labels)).collect();
+            for (j, s) in lhs.iter().enumerate() {
+                let sig = cache.signature(Side::Left, j, &s.labels, &matching);
+                cache.mark(sig);
+            }
             let mut out: Vector = lhs.iter().map(at).collect();
-            out.extend(rhs.iter().filter(|s| !left.contains(&matching.signature(&s.labels))).map(at));
+            out.extend(
+                rhs.iter()
+                    .enumerate()
+                    .filter(|(j, s)| {
+                        let sig = cache.signature(Side::Right, *j, &s.labels, &matching);
+                        !cache.is_marked(sig)
+                    })
+                    .map(|(_, s)| at(s)),
+            );
             Ok(out)
         }
         token::T_LUNLESS => {
             if lhs.is_empty() || rhs.is_empty() {
                 return Ok(lhs.iter().map(at).collect());
             }
-            let right: HashSet<Vec<u8>> = rhs.iter().map(|s| matching.signature(&s.labels)).collect();
-            Ok(lhs.iter().filter(|s| !right.contains(&matching.signature(&s.labels))).map(at).collect())
+            for (j, s) in rhs.iter().enumerate() {
+                let sig = cache.signature(Side::Right, j, &s.labels, &matching);
+                cache.mark(sig);
+            }
+            Ok(lhs
+                .iter()
+                .enumerate()
+                .filter(|(j, s)| {
+                    let sig = cache.signature(Side::Left, *j, &s.labels, &matching);
+                    !cache.is_marked(sig)
+                })
+                .map(|(_, s)| at(s))
+                .collect())
         }
-        _ => vector_vector_binop(op, &matching, lhs, rhs, step_time),
+        _ => vector_vector_binop(op, &matching, lhs, rhs, step_time, cache),
     }
 }
 
@@ -268,6 +319,7 @@ fn vector_vector_binop(
     lhs: &Vector,
     rhs: &Vector,
     step_time: i64,
+    cache: &mut BinopCache,
 ) -> Result<Vector> {
     if matching.card == Card::ManyToMany {
         return Err(PromqlError::Execution("many-to-many only allowed for set operators".to_string()));
@@ -278,12 +330,12 @@ fn vector_vector_binop(
     // For one-to-many, swap the sides; the values are swapped back for the operation.
     let swapped = matching.card == Card::OneToMany;
     let (many, one) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
+    let (many_side, one_side) = if swapped { (Side::Right, Side::Left) } else { (Side::Left, Side::Right) };
 
     // The "one" side by signature; a signature seen twice means many-to-many matching.
-    let mut one_sigs: HashMap<Vec<u8>, &Sample> = HashMap::with_capacity(one.len());
-    for rs in one {
-        let sig = matching.signature(&rs.labels);
-        if let Some(dupl) = one_sigs.get(&sig) {
+    for (i, rs) in one.iter().enumerate() {
+        let sig = cache.signature(one_side, i, &rs.labels, matching);
+        if let Some(dupl) = cache.one_side(sig).map(|j| &one[j]) {
             let side = if swapped { "left" } else { "right" };
             return Err(PromqlError::Execution(format!(
                 "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}]\
@@ -293,16 +345,16 @@ fn vector_vector_binop(
                 dupl.labels
             )));
         }
-        one_sigs.insert(sig, rs);
+        cache.set_one_side(sig, i);
     }
 
-    // Signatures already matched: for one-to-one just their presence, for many-to-one the output
-    // label sets produced for them.
-    let mut matched: HashMap<Vec<u8>, HashSet<Labels>> = HashMap::new();
-    let mut out = Vector::new();
-    for ls in many {
-        let sig = matching.signature(&ls.labels);
-        let Some(rs) = one_sigs.get(&sig) else {
+    // Signatures already matched: for one-to-one just their presence (in `cache`), for
+    // many-to-one the output label sets produced for them.
+    let mut matched: HashMap<usize, HashSet<Labels>> = HashMap::new();
+    let mut out = Vector::with_capacity(many.len());
+    for (j, ls) in many.iter().enumerate() {
+        let sig = cache.signature(many_side, j, &ls.labels, matching);
+        let Some(rs) = cache.one_side(sig).map(|j| &one[j]) else {
             continue;
         };
         let (vl, vr) = if swapped { (rs.v, ls.v) } else { (ls.v, rs.v) };
@@ -312,19 +364,18 @@ fn vector_vector_binop(
         } else if !keep {
             continue;
         }
-        let mut metric = result_metric(&ls.labels, &rs.labels, op, matching);
-        if matching.return_bool {
-            metric = drop_metric_name(&metric);
-        }
+        let metric = cache.result_labels(j, &ls.labels, &rs.labels, || {
+            let metric = result_metric(&ls.labels, &rs.labels, op, matching);
+            if matching.return_bool { drop_metric_name(&metric) } else { metric }
+        });
         match matching.card {
             Card::OneToOne => {
-                if matched.contains_key(&sig) {
+                if !cache.match_once(sig) {
                     return Err(PromqlError::Execution(
                         "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
                             .to_string(),
                     ));
                 }
-                matched.insert(sig, HashSet::new());
             }
             _ => {
                 let inserted = matched.entry(sig).or_default();

@@ -12,7 +12,10 @@ use crate::value::{Matrix, Point, Series, Vector};
 use super::eval::{DUPLICATE_LABELSET, Evaluator, StepArg, matrix_has_duplicates};
 use super::limits::too_many_samples;
 use super::plan::{CallNode, Node, SelectorNode};
-use super::selector::{InstantSelection, PointsIterator, WindowCursor, select};
+use super::selector::{InstantSelection, PointsIterator, RangeSamples, WindowCursor, select};
+
+/// Arguments of a range-function call held on the stack (more go to the heap).
+const STACK_ARGS: usize = 4;
 
 /// The function name 2.42 keeps `__name__` for besides what the table says.
 const LAST_OVER_TIME: &str = "last_over_time";
@@ -89,8 +92,10 @@ impl Evaluator<'_> {
         let (source, mut cursors) = match call.args[matrix_index].unwrap_arg() {
             Node::Matrix { selector, range } => {
                 let series = select(self.ctx.queryable, selector)?;
-                let cursors: Vec<WindowCursor> =
-                    series.into_iter().map(|s| WindowCursor::new(s.labels, s.samples)).collect();
+                let cursors: Vec<WindowCursor> = series
+                    .into_iter()
+                    .map(|s| WindowCursor::new(s.labels, RangeSamples::Selected(s.samples)))
+                    .collect();
                 (RangeSource::Selector { offset: selector.offset.get(), range: *range }, cursors)
             }
             Node::Subquery(sq) => {
@@ -103,7 +108,7 @@ impl Evaluator<'_> {
                 };
                 let cursors = matrix
                     .into_iter()
-                    .map(|s| WindowCursor::new(s.labels, Box::new(PointsIterator::new(s.points))))
+                    .map(|s| WindowCursor::new(s.labels, RangeSamples::Points(PointsIterator::new(s.points))))
                     .collect();
                 (RangeSource::Subquery { offset, range: sq.range }, cursors)
             }
@@ -122,6 +127,7 @@ impl Evaluator<'_> {
             }
         };
         let keeps_name = def.keeps_metric_name || call.name == LAST_OVER_TIME;
+        let value_fn = functions::range_value_fn(def.name);
         let mut output: Matrix = Vec::with_capacity(cursors.len());
         for cursor in &mut cursors {
             let labels = if keeps_name {
@@ -137,25 +143,37 @@ impl Evaluator<'_> {
                 if cursor.window.points.is_empty() {
                     continue;
                 }
-                let mut values = Vec::with_capacity(call.args.len());
+                // The arguments of this call, on the stack for the usual few (this runs once per
+                // series and step).
+                let mut on_stack = [ArgValue::Scalar(f64::NAN); STACK_ARGS];
+                let mut on_heap;
+                let values: &mut [ArgValue<'_>] = if call.args.len() <= STACK_ARGS {
+                    &mut on_stack[..call.args.len()]
+                } else {
+                    on_heap = vec![ArgValue::Scalar(f64::NAN); call.args.len()];
+                    &mut on_heap
+                };
                 for (i, arg) in call.args.iter().enumerate() {
-                    if i == matrix_index {
-                        values.push(ArgValue::Matrix(std::slice::from_ref(&cursor.window)));
+                    values[i] = if i == matrix_index {
+                        ArgValue::Matrix(std::slice::from_ref(&cursor.window))
                     } else if let Some(s) = arg.string_literal() {
-                        values.push(ArgValue::String(s));
+                        ArgValue::String(s)
                     } else {
                         let v = other_args[i]
                             .as_ref()
                             .and_then(|m| m.first())
                             .and_then(|s| s.points.get(step))
                             .map_or(f64::NAN, |p| p.v);
-                        values.push(ArgValue::Scalar(v));
-                    }
+                        ArgValue::Scalar(v)
+                    };
                 }
-                let window = RangeWindow { start: mint, end: maxt };
-                let out = call_function(def, &values, &call.arg_exprs, ts, Some(window))?;
-                if let Some(sample) = out.first() {
-                    points.push(Point { t: ts, v: sample.v });
+                let window = Some(RangeWindow { start: mint, end: maxt });
+                let value = match value_fn {
+                    Some(f) => f(&FunctionArgs { values, exprs: &call.arg_exprs, step_time: ts, window })?,
+                    None => call_function(def, values, &call.arg_exprs, ts, window)?.first().map(|s| s.v),
+                };
+                if let Some(v) = value {
+                    points.push(Point { t: ts, v });
                 }
             }
             cursor.release(self);

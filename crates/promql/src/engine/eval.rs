@@ -1,14 +1,13 @@
 //! The node walk: every expression evaluates to a matrix holding one point per step and series
 //! (2.42's `evaluator.eval`), built step by step by [`Evaluator::range_eval`].
 
-use std::collections::{HashMap, HashSet};
-
 use promql_parser::parser::value::ValueType;
 use tsdb_format::Labels;
 
-use crate::aggregation::{AggregateParam, aggregate};
-use crate::binary::{scalar_binop, vector_binop, vector_scalar_binop};
+use crate::aggregation::{AggregateParam, GroupCache, aggregate_cached};
+use crate::binary::{BinopCache, scalar_binop, vector_binop_cached, vector_scalar_binop};
 use crate::error::{PromqlError, Result};
+use crate::fasthash::{FastMap, FastSet};
 use crate::queryable::Queryable;
 use crate::value::{Matrix, Point, Sample, Series, Vector};
 
@@ -66,21 +65,12 @@ impl StepArg<'_> {
 
 pub(crate) const DUPLICATE_LABELSET: &str = "vector cannot contain metrics with the same labelset";
 
-/// Whether two samples share a label set (2.42's `Vector.ContainsSameLabelset`).
-pub(crate) fn vector_has_duplicates(vector: &Vector) -> bool {
-    if vector.len() < 2 {
-        return false;
-    }
-    let mut seen = HashSet::with_capacity(vector.len());
-    vector.iter().any(|s| !seen.insert(&s.labels))
-}
-
 /// Whether two series share a label set (2.42's `Matrix.ContainsSameLabelset`).
 pub(crate) fn matrix_has_duplicates(matrix: &Matrix) -> bool {
     if matrix.len() < 2 {
         return false;
     }
-    let mut seen = HashSet::with_capacity(matrix.len());
+    let mut seen = FastSet::with_capacity_and_hasher(matrix.len(), Default::default());
     matrix.iter().any(|s| !seen.insert(&s.labels))
 }
 
@@ -134,18 +124,28 @@ impl<'a> Evaluator<'a> {
             Node::Call(call) => self.eval_call(call)?,
             Node::Aggregate { op, param, expr, modifier } => {
                 let modifier = modifier.as_ref();
+                // Each input series' group, computed at its first step.
+                let mut groups = GroupCache::default();
                 if let Some(s) = param.as_deref().and_then(Node::string_literal) {
                     self.range_eval(&[expr], |args, ts| {
-                        aggregate(*op, AggregateParam::String(s), modifier, args[0].vector(), ts)
+                        let p = AggregateParam::String(s);
+                        aggregate_cached(*op, p, modifier, args[0].vector(), ts, &mut groups)
                     })?
                 } else if let Some(param) = param {
                     self.range_eval(&[param, expr], |args, ts| {
                         let p = AggregateParam::Scalar(args[0].scalar());
-                        aggregate(*op, p, modifier, args[1].vector(), ts)
+                        aggregate_cached(*op, p, modifier, args[1].vector(), ts, &mut groups)
                     })?
                 } else {
                     self.range_eval(&[expr], |args, ts| {
-                        aggregate(*op, AggregateParam::None, modifier, args[0].vector(), ts)
+                        aggregate_cached(
+                            *op,
+                            AggregateParam::None,
+                            modifier,
+                            args[0].vector(),
+                            ts,
+                            &mut groups,
+                        )
                     })?
                 }
             }
@@ -170,9 +170,14 @@ impl<'a> Evaluator<'a> {
                     (ValueType::Scalar, ValueType::Vector) => self.range_eval(&[lhs, rhs], |args, ts| {
                         Ok(vector_scalar_binop(op, args[1].vector(), args[0].scalar(), true, return_bool, ts))
                     })?,
-                    _ => self.range_eval(&[lhs, rhs], |args, ts| {
-                        vector_binop(op, modifier.as_ref(), args[0].vector(), args[1].vector(), ts)
-                    })?,
+                    _ => {
+                        // Signatures and result labels, computed once per series.
+                        let mut cache = BinopCache::default();
+                        self.range_eval(&[lhs, rhs], |args, ts| {
+                            let (l, r) = (args[0].vector(), args[1].vector());
+                            vector_binop_cached(op, modifier.as_ref(), l, r, ts, &mut cache)
+                        })?
+                    }
                 }
             }
             Node::Negate(inner) => {
@@ -237,46 +242,44 @@ impl<'a> Evaluator<'a> {
                 inputs.push(Some(self.eval_matrix(arg)?));
             }
         }
-        // Per input series, the index of its next point: points are in step order.
-        let mut next_point: Vec<Vec<usize>> =
-            inputs.iter().map(|m| vec![0; m.as_ref().map_or(0, Vec::len)]).collect();
-        let mut vectors: Vec<Vector> = vec![Vec::new(); args.len()];
-        let mut output: Vec<Series> = Vec::new();
-        let mut output_index: HashMap<Labels, usize> = HashMap::new();
+        // Each input's values, read a block of steps ahead (see `StepBlock`).
+        let mut blocks: Vec<StepBlock> =
+            inputs.iter().map(|m| StepBlock::new(m.as_ref().map_or(0, Vec::len))).collect();
+        let steps: Vec<i64> = self.steps().collect();
+        let mut vectors: Vec<StepVector> = (0..args.len()).map(|_| StepVector::default()).collect();
+        let mut output = OutputSeries::default();
         let mut temp_samples = limits.current();
 
-        for ts in self.steps() {
+        for (step, &ts) in steps.iter().enumerate() {
             limits.check_done(ENV_EXPRESSION_EVALUATION)?;
             limits.set_current(temp_samples);
             for (i, input) in inputs.iter().enumerate() {
-                vectors[i].clear();
+                let vector = &mut vectors[i];
+                vector.start();
                 let Some(matrix) = input else { continue };
-                for (si, series) in matrix.iter().enumerate() {
-                    let idx = next_point[i][si];
-                    if let Some(p) = series.points.get(idx)
-                        && p.t == ts
-                    {
+                let values = blocks[i].values_at(matrix, &steps, step);
+                for (si, (series, value)) in matrix.iter().zip(values).enumerate() {
+                    if let Some(v) = *value {
                         if limits.current() >= limits.max() {
                             return Err(too_many_samples());
                         }
-                        vectors[i].push(Sample { labels: series.labels.clone(), t: ts, v: p.v });
-                        next_point[i][si] = idx + 1;
+                        vector.push(si, &series.labels, ts, v);
                         limits.add(1);
                     }
                 }
+                vector.finish();
             }
             let step_args: Vec<StepArg<'_>> = args
                 .iter()
                 .zip(&vectors)
                 .map(|(arg, vector)| match arg.string_literal() {
                     Some(s) if arg.value_type() == ValueType::String => StepArg::String(s),
-                    _ => StepArg::Vector(vector),
+                    _ => StepArg::Vector(&vector.samples),
                 })
                 .collect();
             let result = step_fn(&step_args, ts)?;
-            if vector_has_duplicates(&result) {
-                return Err(PromqlError::Execution(DUPLICATE_LABELSET.to_string()));
-            }
+            // Finds each sample's output series, failing on two samples with the same labels.
+            output.resolve(&result)?;
             limits.add(result.len() as i64);
             temp_samples += result.len() as i64;
             limits.check_exceeded()?;
@@ -290,18 +293,172 @@ impl<'a> Evaluator<'a> {
                 limits.set_current(original_samples + total_points(&matrix));
                 return Ok(matrix);
             }
-            for sample in result {
-                let point = Point { t: ts, v: sample.v };
-                match output_index.get(&sample.labels) {
-                    Some(&i) => output[i].points.push(point),
-                    None => {
-                        output_index.insert(sample.labels.clone(), output.len());
-                        output.push(Series { labels: sample.labels, points: vec![point] });
-                    }
-                }
-            }
+            output.push_step(&result, ts);
         }
+        let output = output.series;
         limits.set_current(original_samples + total_points(&output));
         Ok(output)
+    }
+}
+
+/// The series [`Evaluator::range_eval`] is building, found by labels at every step.
+///
+/// Looking each sample's labels up in a map at every step is what made `range_eval` slow; but a
+/// step function usually returns the same label sets (shared, see [`Labels::ptr_eq`]) in the same
+/// order at every step, so each sample is first compared by pointer with the series the sample
+/// at its position went to at the previous step, and only looked up by labels when that fails.
+/// Two samples with equal labels in one step always resolve to the same series, which is how
+/// duplicate label sets are detected (2.42's `ContainsSameLabelset`) without a set per step.
+#[derive(Default)]
+struct OutputSeries {
+    series: Vec<Series>,
+    index: FastMap<Labels, usize>,
+    /// Per series, the last step (counted from 1) that resolved a sample to it.
+    last_step: Vec<u32>,
+    step: u32,
+    /// Per sample of the current (after `resolve`) and previous step, its series.
+    slots: Vec<usize>,
+    previous_slots: Vec<usize>,
+}
+
+impl OutputSeries {
+    /// Resolves the samples of one step to series (creating those not seen before, still
+    /// without points); fails if two samples share a label set.
+    fn resolve(&mut self, result: &Vector) -> Result<()> {
+        std::mem::swap(&mut self.slots, &mut self.previous_slots);
+        self.slots.clear();
+        self.step += 1;
+        for (j, sample) in result.iter().enumerate() {
+            let same_as_before =
+                self.previous_slots.get(j).copied().filter(|&i| self.series[i].labels.ptr_eq(&sample.labels));
+            let i = match same_as_before {
+                Some(i) => i,
+                None => match self.index.get(&sample.labels) {
+                    Some(&i) => i,
+                    None => {
+                        let i = self.series.len();
+                        self.index.insert(sample.labels.clone(), i);
+                        self.series.push(Series { labels: sample.labels.clone(), points: Vec::new() });
+                        self.last_step.push(0);
+                        i
+                    }
+                },
+            };
+            if self.last_step[i] == self.step {
+                return Err(PromqlError::Execution(DUPLICATE_LABELSET.to_string()));
+            }
+            self.last_step[i] = self.step;
+            self.slots.push(i);
+        }
+        Ok(())
+    }
+
+    /// Appends the values of the step last resolved.
+    fn push_step(&mut self, result: &Vector, ts: i64) {
+        for (sample, &i) in result.iter().zip(&self.slots) {
+            self.series[i].points.push(Point { t: ts, v: sample.v });
+        }
+    }
+}
+
+/// One argument's samples at the current step of [`Evaluator::range_eval`].
+///
+/// Usually the same series have a point at every step, so the vector of the previous step is
+/// updated in place (timestamps and values only) as long as the series come in the same order;
+/// rebuilding it would clone and drop every series' labels at every step, and those reference
+/// count updates (atomic) cost more than the rest of the step.
+#[derive(Default)]
+struct StepVector {
+    samples: Vector,
+    /// The input series of each sample.
+    series: Vec<usize>,
+    /// Samples of this step so far.
+    len: usize,
+    /// Whether the samples so far are the same series as at the previous step.
+    same: bool,
+}
+
+impl StepVector {
+    fn start(&mut self) {
+        self.len = 0;
+        self.same = true;
+    }
+
+    fn push(&mut self, series: usize, labels: &Labels, t: i64, v: f64) {
+        if self.same && self.series.get(self.len) == Some(&series) {
+            let sample = &mut self.samples[self.len];
+            sample.t = t;
+            sample.v = v;
+        } else {
+            if self.same {
+                self.same = false;
+                self.samples.truncate(self.len);
+                self.series.truncate(self.len);
+            }
+            self.samples.push(Sample { labels: labels.clone(), t, v });
+            self.series.push(series);
+        }
+        self.len += 1;
+    }
+
+    fn finish(&mut self) {
+        self.samples.truncate(self.len);
+        self.series.truncate(self.len);
+    }
+}
+
+/// Steps read ahead at once by [`StepBlock`].
+const BLOCK_STEPS: usize = 32;
+
+/// One input matrix's values for a block of steps, step-major.
+///
+/// `range_eval` needs every series' value at one step, but a matrix holds each series' points
+/// together: reading one point per series per step misses the cache at almost every point once
+/// there are many series. Reading a block of steps per series (consecutive points) into a small
+/// step-major table, then each step's row, touches memory in order.
+struct StepBlock {
+    series: usize,
+    /// Per series, the index of its next unread point (points are in step order).
+    next_point: Vec<usize>,
+    /// `values[b * series + si]`: series `si`'s value at step `first + b`, if it has a point there.
+    values: Vec<Option<f64>>,
+    /// The first step of the block read, and how many steps it holds.
+    first: usize,
+    len: usize,
+}
+
+impl StepBlock {
+    fn new(series: usize) -> Self {
+        Self { series, next_point: vec![0; series], values: Vec::new(), first: 0, len: 0 }
+    }
+
+    /// The values of every series at `steps[step]`; steps must be asked for in order.
+    fn values_at(&mut self, matrix: &Matrix, steps: &[i64], step: usize) -> &[Option<f64>] {
+        if step >= self.first + self.len {
+            self.read(matrix, steps, step);
+        }
+        let b = step - self.first;
+        &self.values[b * self.series..(b + 1) * self.series]
+    }
+
+    /// Reads the block of steps starting at `first`.
+    fn read(&mut self, matrix: &Matrix, steps: &[i64], first: usize) {
+        let block = &steps[first..steps.len().min(first + BLOCK_STEPS)];
+        self.first = first;
+        self.len = block.len();
+        self.values.clear();
+        self.values.resize(block.len() * self.series, None);
+        for (si, series) in matrix.iter().enumerate() {
+            let mut idx = self.next_point[si];
+            for (b, &ts) in block.iter().enumerate() {
+                if let Some(p) = series.points.get(idx)
+                    && p.t == ts
+                {
+                    self.values[b * self.series + si] = Some(p.v);
+                    idx += 1;
+                }
+            }
+            self.next_point[si] = idx;
+        }
     }
 }

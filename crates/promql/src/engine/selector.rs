@@ -10,7 +10,7 @@
 use tsdb_format::Labels;
 
 use crate::error::{PromqlError, Result};
-use crate::queryable::{Queryable, SampleIterator, StorageSeries};
+use crate::queryable::{Queryable, SampleIterator};
 use crate::value::{Matrix, Point, Series, is_stale_marker};
 
 use super::eval::Evaluator;
@@ -22,7 +22,7 @@ use super::plan::SelectorNode;
 /// Samples outside `[hints.start, hints.end]` are dropped, as Prometheus' TSDB querier drops
 /// them: some answers depend on it (`timestamp(x @ t offset o)` reads at `t` but sees samples
 /// only up to `t - o`).
-pub(crate) fn select(queryable: &dyn Queryable, sel: &SelectorNode) -> Result<Vec<StorageSeries>> {
+pub(crate) fn select(queryable: &dyn Queryable, sel: &SelectorNode) -> Result<Vec<SelectedSeries>> {
     let series = queryable.select(&sel.matchers, &sel.hints).map_err(|err| match err {
         PromqlError::Storage(msg) => PromqlError::Storage(format!("expanding series: {msg}")),
         other => other,
@@ -30,15 +30,22 @@ pub(crate) fn select(queryable: &dyn Queryable, sel: &SelectorNode) -> Result<Ve
     let (start, end) = (sel.hints.start, sel.hints.end);
     Ok(series
         .into_iter()
-        .map(|s| StorageSeries {
+        .map(|s| SelectedSeries {
             labels: s.labels,
-            samples: Box::new(HintedIterator { inner: s.samples, start, end, started: false }),
+            samples: HintedIterator { inner: s.samples, start, end, started: false },
         })
         .collect())
 }
 
+/// A selected series, its samples limited to the hinted range. The iterator is not boxed again:
+/// the cursors call it directly, leaving one dynamic call (into storage) per sample.
+pub(crate) struct SelectedSeries {
+    pub(crate) labels: Labels,
+    pub(crate) samples: HintedIterator,
+}
+
 /// Yields only the samples within the selection's hinted time range.
-struct HintedIterator {
+pub(crate) struct HintedIterator {
     inner: Box<dyn SampleIterator>,
     start: i64,
     end: i64,
@@ -52,6 +59,7 @@ impl HintedIterator {
 }
 
 impl SampleIterator for HintedIterator {
+    #[inline]
     fn next(&mut self) -> Result<Option<Point>> {
         if !self.started {
             self.started = true;
@@ -86,10 +94,33 @@ impl SampleIterator for PointsIterator {
     }
 }
 
+/// The samples a [`WindowCursor`] reads: from storage, or a subquery's points.
+pub(crate) enum RangeSamples {
+    Selected(HintedIterator),
+    Points(PointsIterator),
+}
+
+impl SampleIterator for RangeSamples {
+    #[inline]
+    fn next(&mut self) -> Result<Option<Point>> {
+        match self {
+            RangeSamples::Selected(it) => it.next(),
+            RangeSamples::Points(it) => it.next(),
+        }
+    }
+
+    fn seek(&mut self, t: i64) -> Result<Option<Point>> {
+        match self {
+            RangeSamples::Selected(it) => it.seek(t),
+            RangeSamples::Points(it) => it.seek(t),
+        }
+    }
+}
+
 /// Finds the latest sample at or before a reference time, remembering its place between steps
 /// (2.42's `MemoizedSeriesIterator`). Reference times must not decrease.
 pub(crate) struct LookbackCursor {
-    samples: Box<dyn SampleIterator>,
+    samples: HintedIterator,
     started: bool,
     /// The first sample not yet passed: at or after the last reference time.
     current: Option<Point>,
@@ -98,7 +129,7 @@ pub(crate) struct LookbackCursor {
 }
 
 impl LookbackCursor {
-    pub(crate) fn new(samples: Box<dyn SampleIterator>) -> Self {
+    pub(crate) fn new(samples: HintedIterator) -> Self {
         Self { samples, started: false, current: None, previous: None }
     }
 
@@ -135,7 +166,7 @@ impl LookbackCursor {
 /// Keeps one series' window of samples as the window slides forward over the steps (2.42's
 /// `BufferedSeriesIterator` with `matrixIterSlice`). Window ends must not decrease.
 pub(crate) struct WindowCursor {
-    samples: Box<dyn SampleIterator>,
+    samples: RangeSamples,
     started: bool,
     /// The next sample not yet read into the window.
     next: Option<Point>,
@@ -144,7 +175,7 @@ pub(crate) struct WindowCursor {
 }
 
 impl WindowCursor {
-    pub(crate) fn new(labels: Labels, samples: Box<dyn SampleIterator>) -> Self {
+    pub(crate) fn new(labels: Labels, samples: RangeSamples) -> Self {
         Self { samples, started: false, next: None, window: Series { labels, points: Vec::new() } }
     }
 
@@ -221,7 +252,7 @@ impl Evaluator<'_> {
         let mut matrix = Vec::with_capacity(series.len());
         for s in series {
             self.ctx.limits.check_done(ENV_EXPRESSION_EVALUATION)?;
-            let mut cursor = WindowCursor::new(s.labels, s.samples);
+            let mut cursor = WindowCursor::new(s.labels, RangeSamples::Selected(s.samples));
             cursor.slide(self, mint, maxt)?;
             if !cursor.window.points.is_empty() {
                 matrix.push(cursor.window);
@@ -238,7 +269,7 @@ pub(crate) struct InstantSelection {
 }
 
 impl InstantSelection {
-    pub(crate) fn new(series: Vec<StorageSeries>) -> Self {
+    pub(crate) fn new(series: Vec<SelectedSeries>) -> Self {
         Self { cursors: series.into_iter().map(|s| (s.labels, LookbackCursor::new(s.samples))).collect() }
     }
 

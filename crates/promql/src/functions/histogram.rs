@@ -2,10 +2,13 @@
 //! computes it (with `coalesceBuckets` and `ensureMonotonic`), and the native-histogram
 //! functions, which find no native histograms here and so return nothing.
 
+use std::cell::RefCell;
+
 use tsdb_format::{Label, Labels};
 
 use super::{FunctionArgs, go_search, go_sort};
 use crate::error::Result;
+use crate::fasthash::FastMap;
 use crate::value::{Sample, Vector};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -23,32 +26,116 @@ pub(super) fn histogram_quantile(args: &FunctionArgs<'_>) -> Result<Vector> {
     let q = args.scalar("histogram_quantile", 0)?;
     let vector = args.vector("histogram_quantile", 1)?;
 
-    let mut groups: Vec<(Vec<Label>, Labels, Vec<Bucket>)> = Vec::new();
-    let mut index: std::collections::HashMap<Vec<Label>, usize> = std::collections::HashMap::new();
-    for sample in vector {
-        let Some(upper_bound) = sample.labels.get("le").and_then(go_parse_float) else {
-            continue;
-        };
-        let key: Vec<Label> = sample.labels.iter().filter(|l| l.name != "le").cloned().collect();
-        let bucket = Bucket { upper_bound, count: sample.v };
-        match index.get(&key) {
-            Some(&i) => groups[i].2.push(bucket),
-            None => {
-                let metric =
-                    Labels::from_sorted(key.iter().filter(|l| l.name != "__name__").cloned().collect());
-                index.insert(key.clone(), groups.len());
-                groups.push((key, metric, vec![bucket]));
+    // Per group (labels without `le`): its output labels and buckets, in first-seen order.
+    let mut groups: Vec<(Labels, Vec<Bucket>)> = Vec::new();
+    BUCKET_OF.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        cache.start_call();
+        for (position, sample) in vector.iter().enumerate() {
+            let Some((upper_bound, group)) = cache.bucket_of(position, &sample.labels) else {
+                continue;
+            };
+            let bucket = Bucket { upper_bound, count: sample.v };
+            match cache.slot(group, groups.len()) {
+                Ok(i) => groups[i].1.push(bucket),
+                Err(metric) => groups.push((metric, vec![bucket])),
             }
         }
-    }
+    });
     Ok(groups
         .into_iter()
-        .map(|(_, labels, mut buckets)| Sample {
+        .map(|(labels, mut buckets)| Sample {
             labels,
             t: args.step_time,
             v: bucket_quantile(q, &mut buckets),
         })
         .collect())
+}
+
+thread_local! {
+    /// The bucket and group of series labels. The engine calls `histogram_quantile` once per
+    /// step with the same series; parsing `le`, building the group labels and looking groups up
+    /// by labels at every step was most of its cost.
+    static BUCKET_OF: RefCell<BucketCache> = RefCell::new(BucketCache::default());
+}
+
+/// See [`BUCKET_OF`]. Content-keyed, so it stays right across calls and queries.
+#[derive(Default)]
+struct BucketCache {
+    /// Series labels → index in `buckets`.
+    by_series: FastMap<Labels, usize>,
+    /// The upper bound and group id of a series; `None` without a parseable `le`.
+    buckets: Vec<Option<(f64, usize)>>,
+    /// Group key (the labels without `le`) → group id.
+    group_ids: FastMap<Labels, usize>,
+    /// Per group id: its output labels (without `le` and `__name__`), and the call it was last
+    /// seen in with its index in that call's groups.
+    groups: Vec<(Labels, u64, usize)>,
+    /// Per position in the input vector: the series last seen there and its index in
+    /// `buckets` (usually the same series at every step, found without hashing).
+    by_position: Vec<(Labels, usize)>,
+    call: u64,
+}
+
+impl BucketCache {
+    /// Most series kept; the cache starts over past this, so it cannot grow without bound.
+    const MAX_ENTRIES: usize = 1 << 16;
+
+    /// Starts a call: no group seen yet.
+    fn start_call(&mut self) {
+        if self.by_series.len() >= Self::MAX_ENTRIES {
+            *self = BucketCache { call: self.call, ..BucketCache::default() };
+        }
+        self.call += 1;
+    }
+
+    /// The upper bound and group id of the series at `position`.
+    fn bucket_of(&mut self, position: usize, labels: &Labels) -> Option<(f64, usize)> {
+        if let Some((seen, i)) = self.by_position.get(position)
+            && seen.ptr_eq(labels)
+        {
+            return self.buckets[*i];
+        }
+        let i = match self.by_series.get(labels) {
+            Some(&i) => i,
+            None => {
+                let bucket = labels.get("le").and_then(go_parse_float).map(|upper_bound| {
+                    let key: Vec<Label> = labels.iter().filter(|l| l.name != "le").cloned().collect();
+                    (upper_bound, self.group_id(Labels::from_sorted(key)))
+                });
+                let i = self.buckets.len();
+                self.buckets.push(bucket);
+                self.by_series.insert(labels.clone(), i);
+                i
+            }
+        };
+        if position >= self.by_position.len() {
+            self.by_position.resize(position + 1, (Labels::default(), 0));
+        }
+        self.by_position[position] = (labels.clone(), i);
+        self.buckets[i]
+    }
+
+    fn group_id(&mut self, key: Labels) -> usize {
+        if let Some(&id) = self.group_ids.get(&key) {
+            return id;
+        }
+        let id = self.groups.len();
+        self.groups.push((key.without_metric_name(), 0, 0));
+        self.group_ids.insert(key, id);
+        id
+    }
+
+    /// `Ok(index)` of the group in this call's groups, or `Err(labels)` of a group first seen
+    /// now, which becomes index `next`.
+    fn slot(&mut self, group: usize, next: usize) -> Result<usize, Labels> {
+        let (labels, call, index) = &mut self.groups[group];
+        if *call == self.call {
+            return Ok(*index);
+        }
+        (*call, *index) = (self.call, next);
+        Err(labels.clone())
+    }
 }
 
 /// 2.42's `bucketQuantile`.

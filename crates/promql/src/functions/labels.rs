@@ -8,6 +8,7 @@ use tsdb_format::{Label, Labels};
 
 use super::FunctionArgs;
 use crate::error::{PromqlError, Result};
+use crate::fasthash::FastMap;
 use crate::value::{Sample, Vector};
 
 /// `model.LabelName.IsValid` / `model.LabelNameRE`: `^[a-zA-Z_][a-zA-Z0-9_]*$`.
@@ -222,18 +223,86 @@ pub(super) fn label_replace(args: &FunctionArgs<'_>) -> Result<Vector> {
     }
 
     let mut out = Vec::with_capacity(vector.len());
-    for el in vector {
-        let src_val = el.labels.get(src).unwrap_or("");
-        let labels = match re.captures(src_val) {
-            None => el.labels.clone(),
-            Some(caps) => {
-                let res = go_expand(&re, &caps, repl);
-                with_label(&el.labels, dst, &res)
+    REPLACED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        cache.use_for([regex_str, dst, repl, src]);
+        for (position, el) in vector.iter().enumerate() {
+            let labels = cache.get_or_insert(position, &el.labels, || {
+                let src_val = el.labels.get(src).unwrap_or("");
+                match re.captures(src_val) {
+                    None => el.labels.clone(),
+                    Some(caps) => {
+                        let res = go_expand(&re, &caps, repl);
+                        with_label(&el.labels, dst, &res)
+                    }
+                }
+            });
+            out.push(Sample { labels, t: args.step_time, v: el.v });
+        }
+    });
+    Ok(out)
+}
+
+thread_local! {
+    /// `label_replace`'s output labels by input labels, for the last arguments it was called
+    /// with: the engine calls it once per step with the same series, and running the regex and
+    /// building the labels again at every step was most of its cost (2.42 caches the same way,
+    /// in `enh.Dmn`).
+    static REPLACED: RefCell<ReplaceCache> = RefCell::new(ReplaceCache::default());
+}
+
+/// See [`REPLACED`].
+#[derive(Default)]
+struct ReplaceCache {
+    /// regex, destination, replacement, source.
+    params: [String; 4],
+    out: FastMap<Labels, Labels>,
+    /// Per position in the input vector: the labels last seen there and their output, found
+    /// without hashing when the same series comes again at the next step.
+    by_position: Vec<(Labels, Labels)>,
+}
+
+impl ReplaceCache {
+    /// Most label sets kept; the cache starts over past this, so it cannot grow without bound.
+    const MAX_ENTRIES: usize = 1 << 16;
+
+    /// Empties the cache unless it holds results for these arguments.
+    fn use_for(&mut self, params: [&str; 4]) {
+        if self.params.iter().zip(params).any(|(a, b)| a != b) {
+            self.params = params.map(str::to_string);
+            self.out.clear();
+            self.by_position.clear();
+        }
+    }
+
+    fn get_or_insert(
+        &mut self,
+        position: usize,
+        labels: &Labels,
+        compute: impl FnOnce() -> Labels,
+    ) -> Labels {
+        if let Some((seen, out)) = self.by_position.get(position)
+            && seen.ptr_eq(labels)
+        {
+            return out.clone();
+        }
+        let out = match self.out.get(labels) {
+            Some(out) => out.clone(),
+            None => {
+                let out = compute();
+                if self.out.len() >= Self::MAX_ENTRIES {
+                    self.out.clear();
+                }
+                self.out.insert(labels.clone(), out.clone());
+                out
             }
         };
-        out.push(Sample { labels, t: args.step_time, v: el.v });
+        if position >= self.by_position.len() {
+            self.by_position.resize(position + 1, Default::default());
+        }
+        self.by_position[position] = (labels.clone(), out.clone());
+        out
     }
-    Ok(out)
 }
 
 /// Go's `Regexp.ExpandString`: `$name`, `${name}`, `$1`, `${1}`, `$$`; a name is the longest run

@@ -13,17 +13,20 @@
 
 use std::f64::consts::{FRAC_1_SQRT_2, FRAC_2_PI, FRAC_PI_2, FRAC_PI_4, LN_2, LOG2_E, LOG10_E, PI};
 
-use super::{FunctionArgs, drop_metric_name, go_max, go_min, single};
+use super::{FunctionArgs, go_max, go_min, single};
 use crate::error::Result;
+use crate::name_drop::dropping_names;
 use crate::value::{Sample, Vector};
 
 /// 2.42's `simpleFunc`: applies `f` to every sample, dropping `__name__`.
 fn simple(name: &str, args: &FunctionArgs<'_>, f: impl Fn(f64) -> f64) -> Result<Vector> {
     let vec = args.vector(name, 0)?;
-    Ok(vec
-        .iter()
-        .map(|s| Sample { labels: drop_metric_name(&s.labels), t: args.step_time, v: f(s.v) })
-        .collect())
+    Ok(dropping_names(|names| {
+        vec.iter()
+            .enumerate()
+            .map(|(i, s)| Sample { labels: names.drop(i, &s.labels), t: args.step_time, v: f(s.v) })
+            .collect()
+    }))
 }
 
 macro_rules! simple_fns {

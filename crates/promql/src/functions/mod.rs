@@ -182,6 +182,24 @@ pub fn unknown_function_message(name: &str) -> String {
     format!("unknown function with name {name:?}")
 }
 
+/// A range-vector function computing at most one value per window, called by the engine
+/// without building a one-sample vector per series and step (an allocation that cost as much as
+/// the computation).
+pub(crate) type RangeValueFn = fn(&FunctionArgs<'_>) -> Result<Option<f64>>;
+
+/// The [`RangeValueFn`] of a function whose implementation is one; `None` for the others, which
+/// are called through [`FunctionDef::implementation`].
+pub(crate) fn range_value_fn(name: &str) -> Option<RangeValueFn> {
+    Some(match name {
+        "rate" => rate::rate_value,
+        "increase" => rate::increase_value,
+        "delta" => rate::delta_value,
+        "irate" => rate::irate_value,
+        "idelta" => rate::idelta_value,
+        _ => return None,
+    })
+}
+
 /// Every function Prometheus 2.42 has, by name; `None` for a name 2.42 does not know.
 pub fn lookup(name: &str) -> Option<&'static FunctionDef> {
     FUNCTIONS.iter().find(|f| f.name == name)
@@ -364,10 +382,7 @@ impl<'a> FunctionArgs<'a> {
 
 /// The labels without `__name__` (2.42's `dropMetricName`).
 fn drop_metric_name(labels: &Labels) -> Labels {
-    if labels.get("__name__").is_none() {
-        return labels.clone();
-    }
-    Labels::from_sorted(labels.iter().filter(|l| l.name != "__name__").cloned().collect())
+    crate::name_drop::drop_metric_name(labels)
 }
 
 /// A one-sample output for range functions (labels are set by the engine) and scalar results.
