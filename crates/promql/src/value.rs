@@ -25,6 +25,42 @@ pub struct Sample {
 /// A list of samples at one timestamp: the result of an instant-vector expression.
 pub type Vector = Vec<Sample>;
 
+/// Writes one step's samples over the previous step's vector: a sample whose labels are the
+/// same shared set as the one at its position keeps them, so the usual step (the same series in
+/// the same order) changes only timestamps and values, with no reference counts touched.
+/// Dropping the writer cuts the vector to what was written.
+pub(crate) struct VectorWriter<'a> {
+    out: &'a mut Vector,
+    len: usize,
+}
+
+impl<'a> VectorWriter<'a> {
+    pub(crate) fn new(out: &'a mut Vector) -> Self {
+        Self { out, len: 0 }
+    }
+
+    /// Appends a sample.
+    #[inline]
+    pub(crate) fn push(&mut self, labels: &Labels, t: i64, v: f64) {
+        if let Some(s) = self.out.get_mut(self.len) {
+            if !s.labels.ptr_eq(labels) {
+                s.labels = labels.clone();
+            }
+            s.t = t;
+            s.v = v;
+        } else {
+            self.out.push(Sample { labels: labels.clone(), t, v });
+        }
+        self.len += 1;
+    }
+}
+
+impl Drop for VectorWriter<'_> {
+    fn drop(&mut self) {
+        self.out.truncate(self.len);
+    }
+}
+
 /// A series with points: an element of a range vector or of a range query's result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {

@@ -116,12 +116,12 @@ impl BinopCache {
         many: &Labels,
         one: &Labels,
         compute: impl FnOnce() -> Labels,
-    ) -> Labels {
-        if let Some((m, o, result)) = self.result_by_position.get(position)
+    ) -> &Labels {
+        if let Some((m, o, _)) = self.result_by_position.get(position)
             && m.ptr_eq(many)
             && o.ptr_eq(one)
         {
-            return result.clone();
+            return &self.result_by_position[position].2;
         }
         let result = match self.results.get(many) {
             Some((cached_one, result)) if cached_one == one => result.clone(),
@@ -134,7 +134,12 @@ impl BinopCache {
         if position >= self.result_by_position.len() {
             self.result_by_position.resize(position + 1, Default::default());
         }
-        self.result_by_position[position] = (many.clone(), one.clone(), result.clone());
-        result
+        self.result_by_position[position] = (many.clone(), one.clone(), result);
+        &self.result_by_position[position].2
+    }
+
+    /// The result labels [`BinopCache::result_labels`] last gave for `position`.
+    pub(crate) fn last_result_labels(&self, position: usize) -> &Labels {
+        &self.result_by_position[position].2
     }
 }

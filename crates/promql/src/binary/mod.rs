@@ -14,7 +14,7 @@ use promql_parser::parser::{BinModifier, LabelModifier, VectorMatchCardinality};
 use tsdb_format::{Label, Labels};
 
 use crate::error::{PromqlError, Result};
-use crate::value::{Sample, Vector};
+use crate::value::{Sample, Vector, VectorWriter};
 
 pub(crate) use cache::BinopCache;
 use cache::Side;
@@ -45,7 +45,7 @@ pub(crate) struct Matching<'a> {
 }
 
 impl<'a> Matching<'a> {
-    fn new(op: TokenType, modifier: Option<&'a BinModifier>) -> Self {
+    pub(crate) fn new(op: TokenType, modifier: Option<&'a BinModifier>) -> Self {
         let mut m = Matching {
             card: if op.is_set_operator() { Card::ManyToMany } else { Card::OneToOne },
             on: false,
@@ -231,84 +231,84 @@ pub(crate) fn vector_binop(
     rhs: &Vector,
     step_time: i64,
 ) -> Result<Vector> {
-    vector_binop_cached(op, modifier, lhs, rhs, step_time, &mut BinopCache::default())
+    let mut out = Vector::new();
+    let matching = Matching::new(op, modifier);
+    vector_binop_cached(op, &matching, lhs, rhs, step_time, &mut BinopCache::default(), &mut out)?;
+    Ok(out)
 }
 
 /// [`vector_binop`] for one step of a range evaluation: `cache` remembers, across the steps of
 /// one binary-operator node, each series' matching signature and each pair's result labels (it
-/// must not be shared between nodes).
+/// must not be shared between nodes). The result is written over `out`, the previous step's
+/// (see [`VectorWriter`]); `matching` is built once per node.
 pub(crate) fn vector_binop_cached(
     op: TokenType,
-    modifier: Option<&BinModifier>,
+    matching: &Matching<'_>,
     lhs: &Vector,
     rhs: &Vector,
     step_time: i64,
     cache: &mut BinopCache,
-) -> Result<Vector> {
-    let matching = Matching::new(op, modifier);
+    out: &mut Vector,
+) -> Result<()> {
     cache.start_step();
-    let at = |s: &Sample| Sample { labels: s.labels.clone(), t: step_time, v: s.v };
+    let mut out = VectorWriter::new(out);
     match op.id() {
         token::T_LAND => {
             if lhs.is_empty() || rhs.is_empty() {
-                return Ok(Vector::new());
+                return Ok(());
             }
             for (j, s) in rhs.iter().enumerate() {
-                let sig = cache.signature(Side::Right, j, &s.labels, &matching);
+                let sig = cache.signature(Side::Right, j, &s.labels, matching);
                 cache.mark(sig);
-            }
-            Ok(lhs
-                .iter()
-                .enumerate()
-                .filter(|(j, s)| {
-                    let sig = cache.signature(Side::Left, *j, &s.labels, &matching);
-                    cache.is_marked(sig)
-                })
-                .map(|(_, s)| at(s))
-                .collect())
-        }
-        token::T_LOR => {
-            if lhs.is_empty() {
-                return Ok(rhs.iter().map(at).collect());
-            }
-            if rhs.is_empty() {
-                return Ok(lhs.iter().map(at).collect());
             }
             for (j, s) in lhs.iter().enumerate() {
-                let sig = cache.signature(Side::Left, j, &s.labels, &matching);
-                cache.mark(sig);
+                let sig = cache.signature(Side::Left, j, &s.labels, matching);
+                if cache.is_marked(sig) {
+                    out.push(&s.labels, step_time, s.v);
+                }
             }
-            let mut out: Vector = lhs.iter().map(at).collect();
-            out.extend(
-                rhs.iter()
-                    .enumerate()
-                    .filter(|(j, s)| {
-                        let sig = cache.signature(Side::Right, *j, &s.labels, &matching);
-                        !cache.is_marked(sig)
-                    })
-                    .map(|(_, s)| at(s)),
-            );
-            Ok(out)
+            Ok(())
+        }
+        token::T_LOR => {
+            if lhs.is_empty() || rhs.is_empty() {
+                for s in lhs.iter().chain(rhs) {
+                    out.push(&s.labels, step_time, s.v);
+                }
+                return Ok(());
+            }
+            for (j, s) in lhs.iter().enumerate() {
+                let sig = cache.signature(Side::Left, j, &s.labels, matching);
+                cache.mark(sig);
+                out.push(&s.labels, step_time, s.v);
+            }
+            for (j, s) in rhs.iter().enumerate() {
+                let sig = cache.signature(Side::Right, j, &s.labels, matching);
+                if !cache.is_marked(sig) {
+                    out.push(&s.labels, step_time, s.v);
+                }
+            }
+            Ok(())
         }
         token::T_LUNLESS => {
             if lhs.is_empty() || rhs.is_empty() {
-                return Ok(lhs.iter().map(at).collect());
+                for s in lhs {
+                    out.push(&s.labels, step_time, s.v);
+                }
+                return Ok(());
             }
             for (j, s) in rhs.iter().enumerate() {
-                let sig = cache.signature(Side::Right, j, &s.labels, &matching);
+                let sig = cache.signature(Side::Right, j, &s.labels, matching);
                 cache.mark(sig);
             }
-            Ok(lhs
-                .iter()
-                .enumerate()
-                .filter(|(j, s)| {
-                    let sig = cache.signature(Side::Left, *j, &s.labels, &matching);
-                    !cache.is_marked(sig)
-                })
-                .map(|(_, s)| at(s))
-                .collect())
+            for (j, s) in lhs.iter().enumerate() {
+                let sig = cache.signature(Side::Left, j, &s.labels, matching);
+                if !cache.is_marked(sig) {
+                    out.push(&s.labels, step_time, s.v);
+                }
+            }
+            Ok(())
         }
-        _ => vector_vector_binop(op, &matching, lhs, rhs, step_time, cache),
+        _ => vector_vector_binop(op, matching, lhs, rhs, step_time, cache, &mut out),
     }
 }
 
@@ -320,12 +320,13 @@ fn vector_vector_binop(
     rhs: &Vector,
     step_time: i64,
     cache: &mut BinopCache,
-) -> Result<Vector> {
+    out: &mut VectorWriter<'_>,
+) -> Result<()> {
     if matching.card == Card::ManyToMany {
         return Err(PromqlError::Execution("many-to-many only allowed for set operators".to_string()));
     }
     if lhs.is_empty() || rhs.is_empty() {
-        return Ok(Vector::new());
+        return Ok(());
     }
     // For one-to-many, swap the sides; the values are swapped back for the operation.
     let swapped = matching.card == Card::OneToMany;
@@ -351,7 +352,6 @@ fn vector_vector_binop(
     // Signatures already matched: for one-to-one just their presence (in `cache`), for
     // many-to-one the output label sets produced for them.
     let mut matched: HashMap<usize, HashSet<Labels>> = HashMap::new();
-    let mut out = Vector::with_capacity(many.len());
     for (j, ls) in many.iter().enumerate() {
         let sig = cache.signature(many_side, j, &ls.labels, matching);
         let Some(rs) = cache.one_side(sig).map(|j| &one[j]) else {
@@ -368,6 +368,7 @@ fn vector_vector_binop(
             let metric = result_metric(&ls.labels, &rs.labels, op, matching);
             if matching.return_bool { drop_metric_name(&metric) } else { metric }
         });
+        out.push(metric, step_time, value);
         match matching.card {
             Card::OneToOne => {
                 if !cache.match_once(sig) {
@@ -378,17 +379,17 @@ fn vector_vector_binop(
                 }
             }
             _ => {
+                let metric = cache.last_result_labels(j).clone();
                 let inserted = matched.entry(sig).or_default();
-                if !inserted.insert(metric.clone()) {
+                if !inserted.insert(metric) {
                     return Err(PromqlError::Execution(
                         "multiple matches for labels: grouping labels must ensure unique matches".to_string(),
                     ));
                 }
             }
         }
-        out.push(Sample { labels: metric, t: step_time, v: value });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The labels of a vector/vector result (Go's `resultMetric`), from the "many" side `lhs` and the

@@ -130,17 +130,14 @@ impl Evaluator<'_> {
         let value_fn = functions::range_value_fn(def.name);
         let mut output: Matrix = Vec::with_capacity(cursors.len());
         for cursor in &mut cursors {
-            let labels = if keeps_name {
-                cursor.window.labels.clone()
-            } else {
-                cursor.window.labels.without_metric_name()
-            };
+            let labels =
+                if keeps_name { cursor.labels().clone() } else { cursor.labels().without_metric_name() };
             let mut points = Vec::new();
             for (step, ts) in self.steps().enumerate() {
                 let maxt = ts - offset;
                 let mint = maxt - range;
                 cursor.slide(self, mint, maxt)?;
-                if cursor.window.points.is_empty() {
+                if cursor.points().is_empty() {
                     continue;
                 }
                 // The arguments of this call, on the stack for the usual few (this runs once per
@@ -155,7 +152,7 @@ impl Evaluator<'_> {
                 };
                 for (i, arg) in call.args.iter().enumerate() {
                     values[i] = if i == matrix_index {
-                        ArgValue::Matrix(std::slice::from_ref(&cursor.window))
+                        ArgValue::Window(cursor.points())
                     } else if let Some(s) = arg.string_literal() {
                         ArgValue::String(s)
                     } else {

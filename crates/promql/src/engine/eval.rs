@@ -5,7 +5,7 @@ use promql_parser::parser::value::ValueType;
 use tsdb_format::Labels;
 
 use crate::aggregation::{AggregateParam, GroupCache, aggregate_cached};
-use crate::binary::{BinopCache, scalar_binop, vector_binop_cached, vector_scalar_binop};
+use crate::binary::{BinopCache, Matching, scalar_binop, vector_binop_cached, vector_scalar_binop};
 use crate::error::{PromqlError, Result};
 use crate::fasthash::{FastMap, FastSet};
 use crate::queryable::Queryable;
@@ -173,9 +173,10 @@ impl<'a> Evaluator<'a> {
                     _ => {
                         // Signatures and result labels, computed once per series.
                         let mut cache = BinopCache::default();
-                        self.range_eval(&[lhs, rhs], |args, ts| {
+                        let matching = Matching::new(op, modifier.as_ref());
+                        self.range_eval_into(&[lhs, rhs], |args, ts, out| {
                             let (l, r) = (args[0].vector(), args[1].vector());
-                            vector_binop_cached(op, modifier.as_ref(), l, r, ts, &mut cache)
+                            vector_binop_cached(op, &matching, l, r, ts, &mut cache, out)
                         })?
                     }
                 }
@@ -232,6 +233,20 @@ impl<'a> Evaluator<'a> {
         args: &[&Node],
         mut step_fn: impl FnMut(&[StepArg<'_>], i64) -> Result<Vector>,
     ) -> Result<Matrix> {
+        self.range_eval_into(args, |step_args, ts, out| {
+            *out = step_fn(step_args, ts)?;
+            Ok(())
+        })
+    }
+
+    /// [`Evaluator::range_eval`] with a step function that writes its result over the previous
+    /// step's (see [`crate::value::VectorWriter`]), so that an unchanged series' labels are not
+    /// cloned and dropped at every step.
+    pub(crate) fn range_eval_into(
+        &self,
+        args: &[&Node],
+        mut step_fn: impl FnMut(&[StepArg<'_>], i64, &mut Vector) -> Result<()>,
+    ) -> Result<Matrix> {
         let limits = &self.ctx.limits;
         let original_samples = limits.current();
         let mut inputs: Vec<Option<Matrix>> = Vec::with_capacity(args.len());
@@ -248,6 +263,7 @@ impl<'a> Evaluator<'a> {
         let steps: Vec<i64> = self.steps().collect();
         let mut vectors: Vec<StepVector> = (0..args.len()).map(|_| StepVector::default()).collect();
         let mut output = OutputSeries::default();
+        let mut result = Vector::new();
         let mut temp_samples = limits.current();
 
         for (step, &ts) in steps.iter().enumerate() {
@@ -277,7 +293,7 @@ impl<'a> Evaluator<'a> {
                     _ => StepArg::Vector(&vector.samples),
                 })
                 .collect();
-            let result = step_fn(&step_args, ts)?;
+            step_fn(&step_args, ts, &mut result)?;
             // Finds each sample's output series, failing on two samples with the same labels.
             output.resolve(&result)?;
             limits.add(result.len() as i64);
@@ -286,7 +302,7 @@ impl<'a> Evaluator<'a> {
 
             if self.start == self.end {
                 // An instant evaluation keeps the result's order (e.g. of `sort`).
-                let matrix: Matrix = result
+                let matrix: Matrix = std::mem::take(&mut result)
                     .into_iter()
                     .map(|s| Series { labels: s.labels, points: vec![Point { t: ts, v: s.v }] })
                     .collect();

@@ -165,28 +165,55 @@ impl LookbackCursor {
 
 /// Keeps one series' window of samples as the window slides forward over the steps (2.42's
 /// `BufferedSeriesIterator` with `matrixIterSlice`). Window ends must not decrease.
+///
+/// Points leaving the window are not shifted out one step at a time: the window starts at
+/// `head` in `buffer`, and the dead prefix is dropped only once it is longer than the window
+/// (so every point is moved at most once on average, whatever the window's length).
 pub(crate) struct WindowCursor {
     samples: RangeSamples,
     started: bool,
     /// The next sample not yet read into the window.
     next: Option<Point>,
-    /// The window: the series' labels and the points in `[mint, maxt]`.
-    pub(crate) window: Series,
+    /// The series' labels.
+    labels: Labels,
+    /// `buffer[head..]`: the points in `[mint, maxt]`; before `head`, points already left behind.
+    buffer: Vec<Point>,
+    head: usize,
 }
 
 impl WindowCursor {
     pub(crate) fn new(labels: Labels, samples: RangeSamples) -> Self {
-        Self { samples, started: false, next: None, window: Series { labels, points: Vec::new() } }
+        Self { samples, started: false, next: None, labels, buffer: Vec::new(), head: 0 }
+    }
+
+    /// The series' labels.
+    pub(crate) fn labels(&self) -> &Labels {
+        &self.labels
+    }
+
+    /// The points in the window.
+    #[inline]
+    pub(crate) fn points(&self) -> &[Point] {
+        &self.buffer[self.head..]
+    }
+
+    /// The window as a series.
+    pub(crate) fn into_series(mut self) -> Series {
+        self.buffer.drain(..self.head);
+        Series { labels: self.labels, points: self.buffer }
     }
 
     /// Moves the window to `[mint, maxt]`, counting points in and out of `ev`'s sample budget.
     pub(crate) fn slide(&mut self, ev: &Evaluator<'_>, mint: i64, maxt: i64) -> Result<()> {
         let limits = &ev.ctx.limits;
-        let points = &mut self.window.points;
-        let drop = points.partition_point(|p| p.t < mint);
+        let drop = self.buffer[self.head..].partition_point(|p| p.t < mint);
         if drop > 0 {
-            points.drain(..drop);
+            self.head += drop;
             limits.add(-(drop as i64));
+        }
+        if self.head == self.buffer.len() {
+            self.buffer.clear();
+            self.head = 0;
         }
         if !self.started {
             self.started = true;
@@ -197,6 +224,15 @@ impl WindowCursor {
         {
             self.next = self.samples.seek(mint)?;
         }
+        if let Some(p) = self.next
+            && p.t <= maxt
+            && self.head > 0
+            && self.head >= self.buffer.len() - self.head
+        {
+            // More dead points than live ones, and new ones to add: drop the dead ones now.
+            self.buffer.drain(..self.head);
+            self.head = 0;
+        }
         while let Some(p) = self.next {
             if p.t > maxt {
                 break;
@@ -206,7 +242,7 @@ impl WindowCursor {
                     return Err(too_many_samples());
                 }
                 limits.add(1);
-                points.push(p);
+                self.buffer.push(p);
             }
             self.next = self.samples.next()?;
         }
@@ -215,8 +251,9 @@ impl WindowCursor {
 
     /// Empties the window, releasing its points from the budget.
     pub(crate) fn release(&mut self, ev: &Evaluator<'_>) {
-        ev.ctx.limits.add(-(self.window.points.len() as i64));
-        self.window.points.clear();
+        ev.ctx.limits.add(-(self.points().len() as i64));
+        self.buffer.clear();
+        self.head = 0;
     }
 }
 
@@ -254,8 +291,8 @@ impl Evaluator<'_> {
             self.ctx.limits.check_done(ENV_EXPRESSION_EVALUATION)?;
             let mut cursor = WindowCursor::new(s.labels, RangeSamples::Selected(s.samples));
             cursor.slide(self, mint, maxt)?;
-            if !cursor.window.points.is_empty() {
-                matrix.push(cursor.window);
+            if !cursor.points().is_empty() {
+                matrix.push(cursor.into_series());
             }
         }
         Ok(matrix)

@@ -26,30 +26,40 @@ pub(super) fn histogram_quantile(args: &FunctionArgs<'_>) -> Result<Vector> {
     let q = args.scalar("histogram_quantile", 0)?;
     let vector = args.vector("histogram_quantile", 1)?;
 
-    // Per group (labels without `le`): its output labels and buckets, in first-seen order.
-    let mut groups: Vec<(Labels, Vec<Bucket>)> = Vec::new();
+    // Per group (labels without `le`): its output labels and (in `cache.buckets_pool`, reused
+    // from step to step) its buckets, in first-seen order.
+    let mut groups: Vec<Labels> = Vec::new();
+    let mut out = Vec::new();
     BUCKET_OF.with(|cache| {
         let mut cache = cache.borrow_mut();
         cache.start_call();
+        let mut pool = std::mem::take(&mut cache.buckets_pool);
         for (position, sample) in vector.iter().enumerate() {
             let Some((upper_bound, group)) = cache.bucket_of(position, &sample.labels) else {
                 continue;
             };
             let bucket = Bucket { upper_bound, count: sample.v };
             match cache.slot(group, groups.len()) {
-                Ok(i) => groups[i].1.push(bucket),
-                Err(metric) => groups.push((metric, vec![bucket])),
+                Ok(i) => pool[i].push(bucket),
+                Err(metric) => {
+                    let i = groups.len();
+                    if pool.len() <= i {
+                        pool.push(Vec::new());
+                    }
+                    pool[i].clear();
+                    pool[i].push(bucket);
+                    groups.push(metric);
+                }
             }
         }
+        out = groups
+            .into_iter()
+            .zip(pool.iter_mut())
+            .map(|(labels, buckets)| Sample { labels, t: args.step_time, v: bucket_quantile(q, buckets) })
+            .collect();
+        cache.buckets_pool = pool;
     });
-    Ok(groups
-        .into_iter()
-        .map(|(labels, mut buckets)| Sample {
-            labels,
-            t: args.step_time,
-            v: bucket_quantile(q, &mut buckets),
-        })
-        .collect())
+    Ok(out)
 }
 
 thread_local! {
@@ -75,6 +85,8 @@ struct BucketCache {
     /// `buckets` (usually the same series at every step, found without hashing).
     by_position: Vec<(Labels, usize)>,
     call: u64,
+    /// The buckets of each group of a call, kept to be filled again at the next.
+    buckets_pool: Vec<Vec<Bucket>>,
 }
 
 impl BucketCache {

@@ -225,7 +225,7 @@ pub(super) fn label_replace(args: &FunctionArgs<'_>) -> Result<Vector> {
     let mut out = Vec::with_capacity(vector.len());
     REPLACED.with(|cache| {
         let mut cache = cache.borrow_mut();
-        cache.use_for([regex_str, dst, repl, src]);
+        cache.use_for(&[regex_str, dst, repl, src]);
         for (position, el) in vector.iter().enumerate() {
             let labels = cache.get_or_insert(position, &el.labels, || {
                 let src_val = el.labels.get(src).unwrap_or("");
@@ -249,13 +249,17 @@ thread_local! {
     /// building the labels again at every step was most of its cost (2.42 caches the same way,
     /// in `enh.Dmn`).
     static REPLACED: RefCell<ReplaceCache> = RefCell::new(ReplaceCache::default());
+
+    /// The same for `label_join` (destination, separator, sources).
+    static JOINED: RefCell<ReplaceCache> = RefCell::new(ReplaceCache::default());
 }
 
 /// See [`REPLACED`].
 #[derive(Default)]
 struct ReplaceCache {
-    /// regex, destination, replacement, source.
-    params: [String; 4],
+    /// The arguments the results are for (label_replace: regex, destination, replacement,
+    /// source).
+    params: Vec<String>,
     out: FastMap<Labels, Labels>,
     /// Per position in the input vector: the labels last seen there and their output, found
     /// without hashing when the same series comes again at the next step.
@@ -267,9 +271,9 @@ impl ReplaceCache {
     const MAX_ENTRIES: usize = 1 << 16;
 
     /// Empties the cache unless it holds results for these arguments.
-    fn use_for(&mut self, params: [&str; 4]) {
-        if self.params.iter().zip(params).any(|(a, b)| a != b) {
-            self.params = params.map(str::to_string);
+    fn use_for(&mut self, params: &[&str]) {
+        if self.params.len() != params.len() || self.params.iter().zip(params).any(|(a, b)| a != b) {
+            self.params = params.iter().map(|p| (*p).to_string()).collect();
             self.out.clear();
             self.by_position.clear();
         }
@@ -391,14 +395,23 @@ pub(super) fn label_join(args: &FunctionArgs<'_>) -> Result<Vector> {
     if !is_valid_label_name(dst) {
         return Err(PromqlError::Execution(format!("invalid destination label name in label_join(): {dst}")));
     }
-    Ok(vector
-        .iter()
-        .map(|el| {
-            let values: Vec<&str> = src_labels.iter().map(|src| el.labels.get(src).unwrap_or("")).collect();
-            let joined = values.join(sep);
-            Sample { labels: with_label(&el.labels, dst, &joined), t: args.step_time, v: el.v }
-        })
-        .collect())
+    let mut out = Vec::with_capacity(vector.len());
+    JOINED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let mut params = Vec::with_capacity(src_labels.len() + 2);
+        params.extend([dst, sep]);
+        params.extend(&src_labels);
+        cache.use_for(&params);
+        for (position, el) in vector.iter().enumerate() {
+            let labels = cache.get_or_insert(position, &el.labels, || {
+                let values: Vec<&str> =
+                    src_labels.iter().map(|src| el.labels.get(src).unwrap_or("")).collect();
+                with_label(&el.labels, dst, &values.join(sep))
+            });
+            out.push(Sample { labels, t: args.step_time, v: el.v });
+        }
+    });
+    Ok(out)
 }
 
 #[cfg(test)]

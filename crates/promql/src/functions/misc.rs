@@ -53,34 +53,44 @@ pub(super) fn absent(args: &FunctionArgs<'_>) -> Result<Vector> {
 /// into the final answer (see the module documentation of `functions`).
 pub(super) fn absent_over_time(args: &FunctionArgs<'_>) -> Result<Vector> {
     match args.series("absent_over_time", 0)? {
-        Some(s) if !s.points.is_empty() => Ok(single(args.step_time, 1.0)),
+        Some(points) if !points.is_empty() => Ok(single(args.step_time, 1.0)),
         _ => Ok(Vec::new()),
     }
 }
 
 /// The window's points, if any.
 fn points<'a>(name: &str, args: &FunctionArgs<'a>, i: usize) -> Result<&'a [Point]> {
-    Ok(args.series(name, i)?.map(|s| s.points.as_slice()).unwrap_or(&[]))
+    Ok(args.series(name, i)?.unwrap_or(&[]))
 }
 
 /// `resets(m)`: how often the value decreased.
 pub(super) fn resets(args: &FunctionArgs<'_>) -> Result<Vector> {
+    super::value_vector(args, resets_value(args)?)
+}
+
+/// [`resets`]'s value, if any (see [`super::RangeValueFn`]).
+pub(super) fn resets_value(args: &FunctionArgs<'_>) -> Result<Option<f64>> {
     let points = points("resets", args, 0)?;
     if points.is_empty() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let n = points.windows(2).filter(|w| w[1].v < w[0].v).count();
-    Ok(single(args.step_time, n as f64))
+    Ok(Some(n as f64))
 }
 
 /// `changes(m)`: how often the value changed (NaN to NaN is no change).
 pub(super) fn changes(args: &FunctionArgs<'_>) -> Result<Vector> {
+    super::value_vector(args, changes_value(args)?)
+}
+
+/// [`changes`]'s value, if any (see [`super::RangeValueFn`]).
+pub(super) fn changes_value(args: &FunctionArgs<'_>) -> Result<Option<f64>> {
     let points = points("changes", args, 0)?;
     if points.is_empty() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let n = points.windows(2).filter(|w| w[1].v != w[0].v && !(w[1].v.is_nan() && w[0].v.is_nan())).count();
-    Ok(single(args.step_time, n as f64))
+    Ok(Some(n as f64))
 }
 
 /// 2.42's `linearRegression`: least squares with Kahan sums, x in seconds relative to
@@ -123,34 +133,49 @@ fn linear_regression(points: &[Point], intercept_time: i64) -> (f64, f64) {
 
 /// `deriv(m)`: the regression slope per second (x relative to the first point).
 pub(super) fn deriv(args: &FunctionArgs<'_>) -> Result<Vector> {
+    super::value_vector(args, deriv_value(args)?)
+}
+
+/// [`deriv`]'s value, if any (see [`super::RangeValueFn`]).
+pub(super) fn deriv_value(args: &FunctionArgs<'_>) -> Result<Option<f64>> {
     let points = points("deriv", args, 0)?;
     if points.len() < 2 {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let (slope, _) = linear_regression(points, points[0].t);
-    Ok(single(args.step_time, slope))
+    Ok(Some(slope))
 }
 
 /// `predict_linear(m, t)`: the regression line (intercept at the step time) `t` seconds on.
 pub(super) fn predict_linear(args: &FunctionArgs<'_>) -> Result<Vector> {
+    super::value_vector(args, predict_linear_value(args)?)
+}
+
+/// [`predict_linear`]'s value, if any (see [`super::RangeValueFn`]).
+pub(super) fn predict_linear_value(args: &FunctionArgs<'_>) -> Result<Option<f64>> {
     let points = points("predict_linear", args, 0)?;
     let duration = args.scalar("predict_linear", 1)?;
     if points.len() < 2 {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let (slope, intercept) = linear_regression(points, args.step_time);
-    Ok(single(args.step_time, slope * duration + intercept))
+    Ok(Some(slope * duration + intercept))
 }
 
 /// `holt_winters(m, sf, tf)`: double exponential smoothing. The factors are checked whenever
 /// the window has points (as 2.42 does, before looking at the number of points); NaN factors
 /// pass the check.
 pub(super) fn holt_winters(args: &FunctionArgs<'_>) -> Result<Vector> {
+    super::value_vector(args, holt_winters_value(args)?)
+}
+
+/// [`holt_winters`]'s value, if any (see [`super::RangeValueFn`]).
+pub(super) fn holt_winters_value(args: &FunctionArgs<'_>) -> Result<Option<f64>> {
     let points = points("holt_winters", args, 0)?;
     let sf = args.scalar("holt_winters", 1)?;
     let tf = args.scalar("holt_winters", 2)?;
     if points.is_empty() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     if sf <= 0.0 || sf >= 1.0 {
         return Err(PromqlError::Execution(format!(
@@ -165,7 +190,7 @@ pub(super) fn holt_winters(args: &FunctionArgs<'_>) -> Result<Vector> {
         )));
     }
     if points.len() < 2 {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let mut s0 = 0.0f64;
     let mut s1 = points[0].v;
@@ -179,7 +204,7 @@ pub(super) fn holt_winters(args: &FunctionArgs<'_>) -> Result<Vector> {
         let y = (1.0 - sf) * (s1 + b);
         (s0, s1) = (s1, x + y);
     }
-    Ok(single(args.step_time, s1))
+    Ok(Some(s1))
 }
 
 /// `sort(v)`: ascending, NaN last (Go's unstable sort, as 2.42: reverse of a descending order

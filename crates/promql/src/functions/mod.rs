@@ -39,7 +39,7 @@ use promql_parser::parser::Expr;
 use tsdb_format::Labels;
 
 use crate::error::{PromqlError, Result};
-use crate::value::{Sample, Series, Vector};
+use crate::value::{Point, Sample, Series, Vector};
 
 pub(crate) use gosort::{go_search, go_sort};
 pub use misc::absent_labels;
@@ -56,6 +56,9 @@ pub enum ArgValue<'a> {
     /// A range vector argument: for range functions, exactly one series with the points inside
     /// the window `[range_start, range_end]` (both inclusive, as in 2.42).
     Matrix(&'a [Series]),
+    /// A range vector argument as the engine passes it to range functions: the points of one
+    /// series inside the window (the series' labels are not needed).
+    Window(&'a [Point]),
 }
 
 /// The window of a range-vector argument at this step, after `offset` and `@` are applied.
@@ -196,6 +199,21 @@ pub(crate) fn range_value_fn(name: &str) -> Option<RangeValueFn> {
         "delta" => rate::delta_value,
         "irate" => rate::irate_value,
         "idelta" => rate::idelta_value,
+        "resets" => misc::resets_value,
+        "changes" => misc::changes_value,
+        "deriv" => misc::deriv_value,
+        "predict_linear" => misc::predict_linear_value,
+        "holt_winters" => misc::holt_winters_value,
+        "avg_over_time" => over_time::avg_over_time_value,
+        "count_over_time" => over_time::count_over_time_value,
+        "last_over_time" => over_time::last_over_time_value,
+        "max_over_time" => over_time::max_over_time_value,
+        "min_over_time" => over_time::min_over_time_value,
+        "sum_over_time" => over_time::sum_over_time_value,
+        "stddev_over_time" => over_time::stddev_over_time_value,
+        "stdvar_over_time" => over_time::stdvar_over_time_value,
+        "present_over_time" => over_time::present_over_time_value,
+        "quantile_over_time" => over_time::quantile_over_time_value,
         _ => return None,
     })
 }
@@ -350,11 +368,14 @@ impl<'a> FunctionArgs<'a> {
         }
     }
 
-    /// Argument `i` as the one series of a range-function call (`None` if the matrix is empty).
-    fn series(&self, name: &str, i: usize) -> Result<Option<&'a Series>> {
+    /// Argument `i` as the points of the one series of a range-function call (`None` if the
+    /// matrix is empty).
+    #[inline]
+    fn series(&self, name: &str, i: usize) -> Result<Option<&'a [Point]>> {
         match self.values.get(i) {
-            Some(ArgValue::Matrix(m)) => Ok(m.first()),
-            _ => Err(bad_args(name, &format!("argument {i} is not a range vector"))),
+            Some(ArgValue::Window(points)) => Ok(Some(points)),
+            Some(ArgValue::Matrix(m)) => Ok(m.first().map(|s| s.points.as_slice())),
+            _ => Err(not_a_range_vector(name, i)),
         }
     }
 
@@ -386,6 +407,16 @@ fn drop_metric_name(labels: &Labels) -> Labels {
 }
 
 /// A one-sample output for range functions (labels are set by the engine) and scalar results.
+#[cold]
+fn not_a_range_vector(name: &str, i: usize) -> PromqlError {
+    bad_args(name, &format!("argument {i} is not a range vector"))
+}
+
+/// The vector of a [`RangeValueFn`]'s value: one sample without labels, or none.
+fn value_vector(args: &FunctionArgs<'_>, value: Option<f64>) -> Result<Vector> {
+    Ok(value.map_or_else(Vec::new, |v| single(args.step_time, v)))
+}
+
 fn single(t: i64, v: f64) -> Vector {
     vec![Sample { labels: Labels::default(), t, v }]
 }

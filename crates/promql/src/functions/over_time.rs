@@ -1,21 +1,26 @@
 //! The `*_over_time` functions (2.42's `aggrOverTime` family) and `quantile_over_time`.
 
-use super::{FunctionArgs, go_sort, kahan_sum_inc, single};
+use super::{FunctionArgs, go_sort, kahan_sum_inc};
 use crate::error::Result;
 use crate::value::{Point, Vector};
 
 /// 2.42's `aggrOverTime`: one value from the window's points (nothing for an empty window,
 /// which 2.42 never evaluates).
-fn aggr(name: &str, args: &FunctionArgs<'_>, f: impl Fn(&[Point]) -> f64) -> Result<Vector> {
+fn aggr_value(name: &str, args: &FunctionArgs<'_>, f: impl Fn(&[Point]) -> f64) -> Result<Option<f64>> {
     match args.series(name, 0)? {
-        Some(s) if !s.points.is_empty() => Ok(single(args.step_time, f(&s.points))),
-        _ => Ok(Vec::new()),
+        Some(points) if !points.is_empty() => Ok(Some(f(points))),
+        _ => Ok(None),
     }
 }
 
 /// `avg_over_time(m)`: 2.42's incremental Kahan mean with its infinity handling.
 pub(super) fn avg_over_time(args: &FunctionArgs<'_>) -> Result<Vector> {
-    aggr("avg_over_time", args, |points| {
+    super::value_vector(args, avg_over_time_value(args)?)
+}
+
+/// [`avg_over_time`]'s value, if any (see [`super::RangeValueFn`]).
+pub(super) fn avg_over_time_value(args: &FunctionArgs<'_>) -> Result<Option<f64>> {
+    aggr_value("avg_over_time", args, |points| {
         let (mut mean, mut count, mut c) = (0.0f64, 0.0f64, 0.0f64);
         for p in points {
             count += 1.0;
@@ -35,17 +40,32 @@ pub(super) fn avg_over_time(args: &FunctionArgs<'_>) -> Result<Vector> {
 
 /// `count_over_time(m)`.
 pub(super) fn count_over_time(args: &FunctionArgs<'_>) -> Result<Vector> {
-    aggr("count_over_time", args, |points| points.len() as f64)
+    super::value_vector(args, count_over_time_value(args)?)
+}
+
+/// [`count_over_time`]'s value, if any (see [`super::RangeValueFn`]).
+pub(super) fn count_over_time_value(args: &FunctionArgs<'_>) -> Result<Option<f64>> {
+    aggr_value("count_over_time", args, |points| points.len() as f64)
 }
 
 /// `last_over_time(m)`: the last value (the engine keeps `__name__`).
 pub(super) fn last_over_time(args: &FunctionArgs<'_>) -> Result<Vector> {
-    aggr("last_over_time", args, |points| points[points.len() - 1].v)
+    super::value_vector(args, last_over_time_value(args)?)
+}
+
+/// [`last_over_time`]'s value, if any (see [`super::RangeValueFn`]).
+pub(super) fn last_over_time_value(args: &FunctionArgs<'_>) -> Result<Option<f64>> {
+    aggr_value("last_over_time", args, |points| points[points.len() - 1].v)
 }
 
 /// `max_over_time(m)`: NaN only if all values are NaN.
 pub(super) fn max_over_time(args: &FunctionArgs<'_>) -> Result<Vector> {
-    aggr("max_over_time", args, |points| {
+    super::value_vector(args, max_over_time_value(args)?)
+}
+
+/// [`max_over_time`]'s value, if any (see [`super::RangeValueFn`]).
+pub(super) fn max_over_time_value(args: &FunctionArgs<'_>) -> Result<Option<f64>> {
+    aggr_value("max_over_time", args, |points| {
         let mut max = points[0].v;
         for p in points {
             if p.v > max || max.is_nan() {
@@ -58,7 +78,12 @@ pub(super) fn max_over_time(args: &FunctionArgs<'_>) -> Result<Vector> {
 
 /// `min_over_time(m)`: NaN only if all values are NaN.
 pub(super) fn min_over_time(args: &FunctionArgs<'_>) -> Result<Vector> {
-    aggr("min_over_time", args, |points| {
+    super::value_vector(args, min_over_time_value(args)?)
+}
+
+/// [`min_over_time`]'s value, if any (see [`super::RangeValueFn`]).
+pub(super) fn min_over_time_value(args: &FunctionArgs<'_>) -> Result<Option<f64>> {
+    aggr_value("min_over_time", args, |points| {
         let mut min = points[0].v;
         for p in points {
             if p.v < min || min.is_nan() {
@@ -71,7 +96,12 @@ pub(super) fn min_over_time(args: &FunctionArgs<'_>) -> Result<Vector> {
 
 /// `sum_over_time(m)`: Kahan sum.
 pub(super) fn sum_over_time(args: &FunctionArgs<'_>) -> Result<Vector> {
-    aggr("sum_over_time", args, |points| {
+    super::value_vector(args, sum_over_time_value(args)?)
+}
+
+/// [`sum_over_time`]'s value, if any (see [`super::RangeValueFn`]).
+pub(super) fn sum_over_time_value(args: &FunctionArgs<'_>) -> Result<Option<f64>> {
+    aggr_value("sum_over_time", args, |points| {
         let (mut sum, mut c) = (0.0f64, 0.0f64);
         for p in points {
             (sum, c) = kahan_sum_inc(p.v, sum, c);
@@ -97,28 +127,48 @@ fn variance(points: &[Point]) -> f64 {
 
 /// `stddev_over_time(m)`.
 pub(super) fn stddev_over_time(args: &FunctionArgs<'_>) -> Result<Vector> {
-    aggr("stddev_over_time", args, |points| variance(points).sqrt())
+    super::value_vector(args, stddev_over_time_value(args)?)
+}
+
+/// [`stddev_over_time`]'s value, if any (see [`super::RangeValueFn`]).
+pub(super) fn stddev_over_time_value(args: &FunctionArgs<'_>) -> Result<Option<f64>> {
+    aggr_value("stddev_over_time", args, |points| variance(points).sqrt())
 }
 
 /// `stdvar_over_time(m)`.
 pub(super) fn stdvar_over_time(args: &FunctionArgs<'_>) -> Result<Vector> {
-    aggr("stdvar_over_time", args, variance)
+    super::value_vector(args, stdvar_over_time_value(args)?)
+}
+
+/// [`stdvar_over_time`]'s value, if any (see [`super::RangeValueFn`]).
+pub(super) fn stdvar_over_time_value(args: &FunctionArgs<'_>) -> Result<Option<f64>> {
+    aggr_value("stdvar_over_time", args, variance)
 }
 
 /// `present_over_time(m)`: 1 for every series with points.
 pub(super) fn present_over_time(args: &FunctionArgs<'_>) -> Result<Vector> {
-    aggr("present_over_time", args, |_| 1.0)
+    super::value_vector(args, present_over_time_value(args)?)
+}
+
+/// [`present_over_time`]'s value, if any (see [`super::RangeValueFn`]).
+pub(super) fn present_over_time_value(args: &FunctionArgs<'_>) -> Result<Option<f64>> {
+    aggr_value("present_over_time", args, |_| 1.0)
 }
 
 /// `quantile_over_time(q, m)`.
 pub(super) fn quantile_over_time(args: &FunctionArgs<'_>) -> Result<Vector> {
+    super::value_vector(args, quantile_over_time_value(args)?)
+}
+
+/// [`quantile_over_time`]'s value, if any (see [`super::RangeValueFn`]).
+pub(super) fn quantile_over_time_value(args: &FunctionArgs<'_>) -> Result<Option<f64>> {
     let q = args.scalar("quantile_over_time", 0)?;
     match args.series("quantile_over_time", 1)? {
-        Some(s) if !s.points.is_empty() => {
-            let mut values: Vec<f64> = s.points.iter().map(|p| p.v).collect();
-            Ok(single(args.step_time, quantile(q, &mut values)))
+        Some(points) if !points.is_empty() => {
+            let mut values: Vec<f64> = points.iter().map(|p| p.v).collect();
+            Ok(Some(quantile(q, &mut values)))
         }
-        _ => Ok(Vec::new()),
+        _ => Ok(None),
     }
 }
 

@@ -68,8 +68,7 @@ fn extrapolated_rate(
     is_counter: bool,
     is_rate: bool,
 ) -> Result<Option<f64>> {
-    let Some(series) = args.series(name, 0)? else { return Ok(None) };
-    let points: &[Point] = &series.points;
+    let Some(points) = args.series(name, 0)? else { return Ok(None) };
     if points.len() < 2 {
         return Ok(None);
     }
@@ -80,7 +79,7 @@ fn extrapolated_rate(
     let mut result = last.v - first.v;
     // Looking for a reset before adding them up keeps the usual case (none) free of the serial
     // chain of additions the compiler makes of the loop below; the sum is the same.
-    if is_counter && points.windows(2).any(|w| w[1].v < w[0].v) {
+    if is_counter && has_decrease(points) {
         let mut prev = first.v;
         for p in &points[1..] {
             if p.v < prev {
@@ -124,6 +123,17 @@ fn extrapolated_rate(
     Ok(Some(result))
 }
 
+/// Whether a value is below the one before it. Without an early exit (resets are rare), so
+/// that the loop has no branch per point.
+#[inline]
+fn has_decrease(points: &[Point]) -> bool {
+    let mut decrease = false;
+    for w in points.windows(2) {
+        decrease |= w[1].v < w[0].v;
+    }
+    decrease
+}
+
 /// Go's `time.Duration.Seconds()` for a duration of `ms` milliseconds:
 /// `float64(sec) + float64(nsec)/1e9`.
 fn duration_seconds(ms: i64) -> f64 {
@@ -135,8 +145,7 @@ fn duration_seconds(ms: i64) -> f64 {
 
 /// 2.42's `instantValue`.
 fn instant_value(name: &str, args: &FunctionArgs<'_>, is_rate: bool) -> Result<Option<f64>> {
-    let Some(series) = args.series(name, 0)? else { return Ok(None) };
-    let points = &series.points;
+    let Some(points) = args.series(name, 0)? else { return Ok(None) };
     if points.len() < 2 {
         return Ok(None);
     }
