@@ -15,6 +15,7 @@ bench:
     cargo bench -p tsdb-format
     cargo bench -p thanos-tools --bench vs_promtool
     cargo bench -p promql --bench range_query
+    cargo test -p thanos-query --release --test bench_vs_prometheus -- --ignored --nocapture
 
 # Release build of every binary.
 build:

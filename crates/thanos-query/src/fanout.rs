@@ -1,0 +1,438 @@
+//! The fan-out: one query's view of every selected StoreAPI endpoint, as a PromQL [`Queryable`].
+//!
+//! ```text
+//! engine.select ──► select endpoints (time range, external labels, storeMatch[])
+//!               ──► concurrent Series calls ──► per-endpoint series (or a warning / an error)
+//!               ──► merged in label order ──► replicas deduplicated ──► lazy chunk iterators
+//! ```
+//!
+//! The engine's `select` is synchronous; the engine runs on a blocking thread and each select
+//! drives its gRPC calls with [`Handle::block_on`], so the reactor is never blocked.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use promql::queryable::{SampleIterator, StorageSeries};
+use promql::{CancelToken, PromqlError, Queryable, SelectHints};
+use promql_parser::label::Matcher as PromqlMatcher;
+use storeapi::matchers::{Matcher, matches_all_pb};
+use storeapi::pb::thanos::series_response::Result as Frame;
+use storeapi::pb::thanos::{
+    self as pb, LabelNamesRequest, LabelValuesRequest, PartialResponseStrategy, SeriesRequest,
+};
+use tokio::runtime::Handle;
+use tsdb_format::Labels;
+
+use crate::chunk_iter::ChunkSeriesIterator;
+use crate::dedup::{self, DedupFunc, SelectOptions};
+use crate::endpoints::{Endpoint, EndpointInfo, EndpointSet};
+
+/// Per-request choices that shape the fan-out.
+#[derive(Debug, Clone)]
+pub(crate) struct FanoutOptions {
+    /// Merge replicas (labels in `replica_labels` removed).
+    pub(crate) dedup: bool,
+    /// The replica label names.
+    pub(crate) replica_labels: Vec<String>,
+    /// How replicas are merged.
+    pub(crate) dedup_func: DedupFunc,
+    /// A failed endpoint is a warning (true) or fails the request (false).
+    pub(crate) partial_response: bool,
+    /// `storeMatch[]`: only endpoints whose `__address__` matches one of these sets.
+    pub(crate) store_matchers: Vec<Vec<Matcher>>,
+    /// Timeout of one endpoint's call; `None` waits.
+    pub(crate) response_timeout: Option<Duration>,
+}
+
+/// What one fan-out returned besides data.
+#[derive(Debug, Default)]
+pub(crate) struct Warnings(Mutex<Vec<String>>);
+
+impl Warnings {
+    pub(crate) fn push(&self, warning: String) {
+        if let Ok(mut all) = self.0.lock()
+            && !all.contains(&warning)
+        {
+            all.push(warning);
+        }
+    }
+
+    pub(crate) fn take(&self) -> Vec<String> {
+        self.0.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default()
+    }
+}
+
+/// The fan-out over a set of endpoints for one request.
+#[derive(Debug, Clone)]
+pub(crate) struct Fanout {
+    endpoints: Arc<EndpointSet>,
+    options: FanoutOptions,
+    warnings: Arc<Warnings>,
+}
+
+/// An error of the fan-out: which endpoint failed and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct FanoutError(pub(crate) String);
+
+impl Fanout {
+    pub(crate) fn new(endpoints: Arc<EndpointSet>, options: FanoutOptions) -> Self {
+        Self { endpoints, options, warnings: Arc::new(Warnings::default()) }
+    }
+
+    /// The warnings collected so far (taken).
+    pub(crate) fn take_warnings(&self) -> Vec<String> {
+        self.warnings.take()
+    }
+
+    /// The healthy endpoints that may hold data for the range and matchers.
+    fn select_endpoints(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matchers: &[Matcher],
+    ) -> Vec<(Arc<Endpoint>, EndpointInfo)> {
+        self.endpoints
+            .healthy()
+            .into_iter()
+            .filter(|(endpoint, info)| {
+                Endpoint::matches(info, mint, maxt, matchers) && self.store_matches(&endpoint.address)
+            })
+            .collect()
+    }
+
+    fn store_matches(&self, address: &str) -> bool {
+        if self.options.store_matchers.is_empty() {
+            return true;
+        }
+        let labels = vec![storeapi::labels::label("__address__", address)];
+        self.options.store_matchers.iter().any(|set| matches_all_pb(set, &labels))
+    }
+
+    /// Turns a failed endpoint into a warning, or the request's error.
+    fn failed(&self, message: String) -> Result<(), FanoutError> {
+        if self.options.partial_response {
+            tracing::warn!(err = %message, "endpoint failed; returning partial response");
+            self.warnings.push(message);
+            Ok(())
+        } else {
+            Err(FanoutError(message))
+        }
+    }
+
+    fn strategy(&self) -> i32 {
+        if self.options.partial_response {
+            PartialResponseStrategy::Warn as i32
+        } else {
+            PartialResponseStrategy::Abort as i32
+        }
+    }
+
+    /// Series from every selected endpoint, merged and sorted by labels (chunks of equal
+    /// label sets joined). Replica labels are still on.
+    pub(crate) async fn series(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        skip_chunks: bool,
+        hints: Option<pb::QueryHints>,
+    ) -> Result<Vec<pb::Series>, FanoutError> {
+        let selected = self.select_endpoints(mint, maxt, matchers);
+        let request = SeriesRequest {
+            min_time: mint,
+            max_time: maxt,
+            matchers: storeapi::matchers::to_pb_all(matchers),
+            partial_response_strategy: self.strategy(),
+            partial_response_disabled: !self.options.partial_response,
+            skip_chunks,
+            query_hints: hints,
+            ..Default::default()
+        };
+        let timeout = self.options.response_timeout;
+        let calls = selected.iter().map(|(endpoint, _)| {
+            let request = request.clone();
+            let endpoint = endpoint.clone();
+            async move {
+                let call = fetch_series(&endpoint, request);
+                let result = match timeout {
+                    Some(limit) => tokio::time::timeout(limit, call)
+                        .await
+                        .unwrap_or_else(|_| Err(format!("timed out after {limit:?}"))),
+                    None => call.await,
+                };
+                (endpoint, result)
+            }
+        });
+        let results = futures::future::join_all(calls).await;
+        let mut inputs: Vec<Vec<pb::Series>> = Vec::with_capacity(results.len());
+        for (endpoint, result) in results {
+            match result {
+                Ok((mut series, warnings)) => {
+                    for warning in warnings {
+                        self.warnings.push(warning);
+                    }
+                    if !series
+                        .windows(2)
+                        .all(|w| storeapi::labels::compare(&w[0].labels, &w[1].labels).is_le())
+                    {
+                        series.sort_by(|a, b| storeapi::labels::compare(&a.labels, &b.labels));
+                    }
+                    inputs.push(series);
+                }
+                Err(error) => {
+                    self.failed(format!("fetch series from store {}: {error}", endpoint.address))?;
+                }
+            }
+        }
+        if inputs.len() == 1 {
+            // One store: only frames of one series split across messages need joining.
+            let mut joined: Vec<pb::Series> = Vec::new();
+            for series in inputs.into_iter().flatten() {
+                match joined.last_mut() {
+                    Some(last) if last.labels == series.labels => last.chunks.extend(series.chunks),
+                    _ => joined.push(series),
+                }
+            }
+            return Ok(joined);
+        }
+        let streams: Vec<storeapi::SeriesStream> = inputs
+            .into_iter()
+            .map(|series| {
+                Box::pin(futures::stream::iter(series.into_iter().map(Ok))) as storeapi::SeriesStream
+            })
+            .collect();
+        let merged: Vec<Result<pb::Series, tonic::Status>> = storeapi::merge_series(streams).collect().await;
+        merged.into_iter().collect::<Result<Vec<_>, _>>().map_err(|s| FanoutError(s.message().to_string()))
+    }
+
+    /// Label names over the selected endpoints, sorted and unique.
+    pub(crate) async fn label_names(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<String>, FanoutError> {
+        let selected = self.select_endpoints(start, end, matchers);
+        let request = LabelNamesRequest {
+            start,
+            end,
+            matchers: storeapi::matchers::to_pb_all(matchers),
+            partial_response_strategy: self.strategy(),
+            partial_response_disabled: !self.options.partial_response,
+            ..Default::default()
+        };
+        let calls = selected.iter().map(|(endpoint, _)| {
+            let mut client = endpoint.store_client();
+            let request = request.clone();
+            async move { client.label_names(request).await }
+        });
+        let results = futures::future::join_all(calls).await;
+        let mut names = Vec::new();
+        for ((endpoint, _), result) in selected.iter().zip(results) {
+            match result {
+                Ok(response) => {
+                    let response = response.into_inner();
+                    response.warnings.into_iter().for_each(|w| self.warnings.push(w));
+                    names.extend(response.names);
+                }
+                Err(status) => {
+                    self.failed(format!(
+                        "fetch label names from store {}: {}",
+                        endpoint.address,
+                        status.message()
+                    ))?;
+                }
+            }
+        }
+        if self.options.dedup {
+            names.retain(|n| !self.options.replica_labels.contains(n));
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// Values of `name` over the selected endpoints, sorted and unique.
+    pub(crate) async fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<String>, FanoutError> {
+        if self.options.dedup && self.options.replica_labels.iter().any(|r| r == name) {
+            return Ok(Vec::new());
+        }
+        let selected = self.select_endpoints(start, end, matchers);
+        let request = LabelValuesRequest {
+            label: name.to_string(),
+            start,
+            end,
+            matchers: storeapi::matchers::to_pb_all(matchers),
+            partial_response_strategy: self.strategy(),
+            partial_response_disabled: !self.options.partial_response,
+            ..Default::default()
+        };
+        let calls = selected.iter().map(|(endpoint, _)| {
+            let mut client = endpoint.store_client();
+            let request = request.clone();
+            async move { client.label_values(request).await }
+        });
+        let results = futures::future::join_all(calls).await;
+        let mut values = Vec::new();
+        for ((endpoint, _), result) in selected.iter().zip(results) {
+            match result {
+                Ok(response) => {
+                    let response = response.into_inner();
+                    response.warnings.into_iter().for_each(|w| self.warnings.push(w));
+                    values.extend(response.values);
+                }
+                Err(status) => {
+                    self.failed(format!(
+                        "fetch label values from store {}: {}",
+                        endpoint.address,
+                        status.message()
+                    ))?;
+                }
+            }
+        }
+        values.sort();
+        values.dedup();
+        Ok(values)
+    }
+
+    /// Series labels for `/api/v1/series`: replica labels removed when deduplicating.
+    pub(crate) async fn series_labels(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<Labels>, FanoutError> {
+        let series = self.series(matchers, start, end, true, None).await?;
+        let mut out: Vec<Labels> = series.iter().map(|s| storeapi::labels::from_pb(&s.labels)).collect();
+        if self.options.dedup && !self.options.replica_labels.is_empty() {
+            out = out.into_iter().map(|l| l.without(&self.options.replica_labels)).collect();
+            out.sort();
+            out.dedup();
+        }
+        Ok(out)
+    }
+
+    /// The engine's select, async.
+    async fn select_async(
+        &self,
+        matchers: &[PromqlMatcher],
+        hints: &SelectHints,
+    ) -> promql::Result<Vec<StorageSeries>> {
+        let compiled = matchers
+            .iter()
+            .map(Matcher::from_promql)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PromqlError::Execution(e.to_string()))?;
+        let skip_chunks = hints.func.as_deref() == Some("series");
+        let query_hints = pb::QueryHints {
+            step_millis: hints.step,
+            func: hints.func.as_ref().map(|name| pb::Func { name: name.clone() }),
+            range: (hints.range > 0).then_some(pb::Range { millis: hints.range }),
+            ..Default::default()
+        };
+        let series = self
+            .series(&compiled, hints.start, hints.end, skip_chunks, Some(query_hints))
+            .await
+            .map_err(|e| PromqlError::Execution(format!("expanding series: proxy Series(): {e}")))?;
+        let dedup = self.options.dedup && !self.options.replica_labels.is_empty();
+        // Downsampled chunks carry aggregates instead of raw samples: the dedup module reads
+        // them as Thanos does (the aggregate the function needs). Raw data stays lazy below.
+        let downsampled = series.iter().any(|s| s.chunks.iter().any(|c| c.raw.is_none()));
+        if dedup || downsampled {
+            let options = SelectOptions {
+                replica_labels: &self.options.replica_labels,
+                dedup: dedup.then_some(self.options.dedup_func),
+                func: hints.func.as_deref(),
+                mint: hints.start,
+                maxt: hints.end,
+            };
+            let deduped =
+                dedup::select_series(series, &options).map_err(|e| PromqlError::Storage(e.to_string()))?;
+            return Ok(deduped
+                .into_iter()
+                .map(|s| {
+                    let points = s.points.into_iter().map(|(t, v)| promql::Point { t, v }).collect();
+                    StorageSeries {
+                        labels: s.labels,
+                        samples: Box::new(ChunkSeriesIterator::from_points(points))
+                            as Box<dyn SampleIterator>,
+                    }
+                })
+                .collect());
+        }
+        series
+            .into_iter()
+            .map(|s| {
+                Ok(StorageSeries {
+                    labels: storeapi::labels::from_pb_owned(s.labels),
+                    samples: Box::new(ChunkSeriesIterator::new(s.chunks)?),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Reads one endpoint's whole `Series` answer: its series (any frame form) and warnings.
+async fn fetch_series(
+    endpoint: &Endpoint,
+    request: SeriesRequest,
+) -> Result<(Vec<pb::Series>, Vec<String>), String> {
+    let mut client = endpoint.store_client();
+    let mut stream = client.series(request).await.map_err(|s| s.message().to_string())?.into_inner();
+    let mut series = Vec::new();
+    let mut warnings = Vec::new();
+    while let Some(frame) = stream.next().await {
+        let frame = frame.map_err(|s| format!("receive series: {}", s.message()))?;
+        match frame.result {
+            Some(Frame::Series(s)) => series.push(s),
+            Some(Frame::Batch(batch)) => series.extend(batch.series),
+            Some(Frame::Warning(w)) => warnings.push(w),
+            Some(Frame::Hints(_)) | None => {}
+        }
+    }
+    Ok((series, warnings))
+}
+
+/// A [`Fanout`] usable by the synchronous engine from a blocking thread. Each select gives up
+/// at the query's deadline, or when the query is cancelled, instead of waiting for slow stores.
+pub(crate) struct BlockingQueryable {
+    fanout: Fanout,
+    handle: Handle,
+    deadline: tokio::time::Instant,
+    cancel: CancelToken,
+}
+
+impl BlockingQueryable {
+    pub(crate) fn new(fanout: Fanout, handle: Handle, timeout: Duration, cancel: CancelToken) -> Self {
+        let deadline = tokio::time::Instant::now() + timeout;
+        Self { fanout, handle, deadline, cancel }
+    }
+}
+
+/// How often a waiting select looks at the cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(50);
+
+impl Queryable for BlockingQueryable {
+    fn select(&self, matchers: &[PromqlMatcher], hints: &SelectHints) -> promql::Result<Vec<StorageSeries>> {
+        let cancelled = async {
+            while !self.cancel.is_cancelled() {
+                tokio::time::sleep(CANCEL_POLL).await;
+            }
+        };
+        self.handle.block_on(async {
+            tokio::select! {
+                result = self.fanout.select_async(matchers, hints) => result,
+                () = tokio::time::sleep_until(self.deadline) => Err(PromqlError::Timeout("expression evaluation")),
+                () = cancelled => Err(PromqlError::Canceled("expression evaluation")),
+            }
+        })
+    }
+}
