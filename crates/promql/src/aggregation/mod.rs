@@ -5,7 +5,6 @@
 //! `topk`/`bottomk`/`quantile` use Go's heap and sort algorithms so ties and NaNs land where 2.42 puts
 //! them.
 
-mod gosort;
 mod groups;
 
 use std::collections::HashMap;
@@ -17,7 +16,7 @@ use tsdb_format::{Label, Labels};
 use crate::error::{PromqlError, Result};
 use crate::value::{Sample, Vector};
 
-pub(crate) use gosort::go_sort;
+pub(crate) use crate::gosort::go_sort;
 pub(crate) use groups::GroupCache;
 
 /// The metric name label.
@@ -324,9 +323,9 @@ pub(crate) fn aggregate_cached(
                             g.heap[0] = item;
                             continue;
                         }
-                        gosort::heap_pop(&mut g.heap, by_value_less);
+                        crate::gosort::heap_pop(&mut g.heap, by_value_less);
                     }
-                    gosort::heap_push(&mut g.heap, item, by_value_less);
+                    crate::gosort::heap_push(&mut g.heap, item, by_value_less);
                 }
             }
             Op::Bottomk => {
@@ -337,9 +336,9 @@ pub(crate) fn aggregate_cached(
                             g.heap[0] = item;
                             continue;
                         }
-                        gosort::heap_pop(&mut g.heap, by_reverse_value_less);
+                        crate::gosort::heap_pop(&mut g.heap, by_reverse_value_less);
                     }
-                    gosort::heap_push(&mut g.heap, item, by_reverse_value_less);
+                    crate::gosort::heap_push(&mut g.heap, item, by_reverse_value_less);
                 }
             }
             Op::Quantile => g.heap.push(HeapItem { v: s.v, labels: &s.labels }),

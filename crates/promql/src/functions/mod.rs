@@ -24,7 +24,6 @@
 //! - range functions are only called for series with at least one point in the window (2.42 skips
 //!   the call otherwise); they return nothing when called with an empty window.
 
-mod gosort;
 mod histogram;
 mod labels;
 mod math;
@@ -41,7 +40,7 @@ use tsdb_format::Labels;
 use crate::error::{PromqlError, Result};
 use crate::value::{Point, Sample, Series, Vector};
 
-pub(crate) use gosort::{go_search, go_sort};
+pub(crate) use crate::gosort::{go_search, go_sort};
 pub use misc::absent_labels;
 
 /// One evaluated argument.

@@ -355,6 +355,21 @@ pub(crate) fn heap_pop<T>(h: &mut Vec<T>, less: impl Fn(&T, &T) -> bool) -> Opti
     h.pop()
 }
 
+/// Go's `sort.Search(n, f)`: the smallest index in `[0, n)` for which `f` is true (assuming
+/// `f` is monotone), or `n`. Binary search with Go's exact probing order.
+pub(crate) fn go_search(n: usize, f: impl Fn(usize) -> bool) -> usize {
+    let (mut i, mut j) = (0usize, n);
+    while i < j {
+        let h = (i + j) >> 1;
+        if !f(h) {
+            i = h + 1;
+        } else {
+            j = h;
+        }
+    }
+    i
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,5 +407,24 @@ mod tests {
             out.push(x);
         }
         assert_eq!(out, vec![1, 2, 3, 5, 8, 9]);
+    }
+
+    #[test]
+    fn sorts_inputs_of_every_size_class() {
+        for n in [0usize, 1, 2, 5, 12, 13, 49, 50, 51, 100, 1000, 5000] {
+            let mut v: Vec<u64> = (0..n as u64).map(|i| (i * 7919 + 13) % 1009).collect();
+            let mut expected = v.clone();
+            expected.sort();
+            go_sort(&mut v, |a, b| a < b);
+            assert_eq!(v, expected, "n={n}");
+        }
+    }
+
+    #[test]
+    fn search_finds_the_first_true_index() {
+        let v = [1, 3, 5, 7];
+        assert_eq!(go_search(v.len(), |i| v[i] >= 4), 2);
+        assert_eq!(go_search(v.len(), |i| v[i] >= 8), 4);
+        assert_eq!(go_search(0, |_| true), 0);
     }
 }
