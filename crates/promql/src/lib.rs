@@ -9,6 +9,7 @@ pub mod engine;
 mod error;
 mod fasthash;
 pub mod functions;
+mod gomath;
 mod gosort;
 mod name_drop;
 mod parse;

@@ -5,7 +5,6 @@
 //! of the output samples.
 
 mod cache;
-mod gomath;
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,9 +15,9 @@ use tsdb_format::{Label, Labels};
 use crate::error::{PromqlError, Result};
 use crate::value::{Sample, Vector, VectorWriter};
 
+pub(crate) use crate::gomath::{go_atan2, go_mod, go_pow};
 pub(crate) use cache::BinopCache;
 use cache::Side;
-pub(crate) use gomath::{go_atan2, go_mod, go_pow};
 
 /// The metric name label.
 const METRIC_NAME: &str = "__name__";

@@ -11,10 +11,11 @@
 // The constants are Go's, digit for digit.
 #![allow(clippy::excessive_precision)]
 
-use std::f64::consts::{FRAC_1_SQRT_2, FRAC_2_PI, FRAC_PI_2, FRAC_PI_4, LN_2, LOG2_E, LOG10_E, PI};
+use std::f64::consts::{FRAC_2_PI, FRAC_PI_2, FRAC_PI_4, LN_2, LOG2_E, LOG10_E, PI};
 
 use super::{FunctionArgs, go_max, go_min, single};
 use crate::error::Result;
+use crate::gomath::{frexp, go_atan, go_exp, go_log, satan};
 use crate::name_drop::dropping_names;
 use crate::value::{Sample, Vector};
 
@@ -126,67 +127,13 @@ pub(super) fn round(args: &FunctionArgs<'_>) -> Result<Vector> {
 // ---------------------------------------------------------------------------------------------
 // Go 1.19 `math` reimplementations.
 
-/// Go's `math.Frexp`: `x = frac * 2^exp` with `|frac|` in `[0.5, 1)`.
-fn frexp(x: f64) -> (f64, i32) {
-    if x == 0.0 || x.is_nan() || x.is_infinite() {
-        return (x, 0);
-    }
-    let (mut x, mut exp) = (x, 0i32);
-    if x.abs() < f64::MIN_POSITIVE {
-        // Normalize a subnormal.
-        x *= (1u64 << 52) as f64;
-        exp = -52;
-    }
-    let bits = x.to_bits();
-    exp += ((bits >> 52) & 0x7ff) as i32 - 1022;
-    let bits = (bits & !(0x7ffu64 << 52)) | (1022u64 << 52);
-    (f64::from_bits(bits), exp)
-}
-
-/// Go's `math.Log` (FreeBSD's `e_log.c`).
-fn go_log(x: f64) -> f64 {
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
-    const L1: f64 = 6.666_666_666_666_735_130e-1;
-    const L2: f64 = 3.999_999_999_940_941_908e-1;
-    const L3: f64 = 2.857_142_874_366_239_149e-1;
-    const L4: f64 = 2.222_219_843_214_978_396e-1;
-    const L5: f64 = 1.818_357_216_161_805_012e-1;
-    const L6: f64 = 1.531_383_769_920_937_332e-1;
-    const L7: f64 = 1.479_819_860_511_658_591e-1;
-    if x.is_nan() || x == f64::INFINITY {
-        return x;
-    }
-    if x < 0.0 {
-        return f64::NAN;
-    }
-    if x == 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    let (mut f1, mut ki) = frexp(x);
-    if f1 < FRAC_1_SQRT_2 {
-        f1 *= 2.0;
-        ki -= 1;
-    }
-    let f = f1 - 1.0;
-    let k = f64::from(ki);
-    let s = f / (2.0 + f);
-    let s2 = s * s;
-    let s4 = s2 * s2;
-    let t1 = s2 * (L1 + s4 * (L3 + s4 * (L5 + s4 * L7)));
-    let t2 = s4 * (L2 + s4 * (L4 + s4 * L6));
-    let r = t1 + t2;
-    let hfsq = 0.5 * f * f;
-    k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f)
-}
-
 /// Go's `math.Log2`: exact for powers of two, else `Log(frac)*(1/Ln2) + exp`.
 fn go_log2(x: f64) -> f64 {
     let (frac, exp) = frexp(x);
     if frac == 0.5 {
-        return f64::from(exp - 1);
+        return (exp - 1) as f64;
     }
-    go_log(frac) * LOG2_E + f64::from(exp)
+    go_log(frac) * LOG2_E + exp as f64
 }
 
 // Pi/4 split into three parts, for Cody-Waite reduction.
@@ -212,96 +159,6 @@ const COS: [f64; 6] = [
     -1.388_888_888_887_305_641_16e-3,
     4.166_666_666_666_659_292_18e-2,
 ];
-
-/// Go's amd64 `math.Exp` (`exp_amd64.s`, after Shibata's SLEEF method): with FMA instructions
-/// when the CPU has AVX2 and FMA (Go's `useFMA`), plain SSE2 otherwise.
-fn go_exp(x: f64) -> f64 {
-    const LOG2E: f64 = LOG2_E;
-    const LN2U: f64 = 0.693_147_180_559_662_956_511_601_805_686_950_683_593_75;
-    const LN2L: f64 = 0.282_352_905_630_315_771_225_884_481_750_134_360_255_254_120_68e-12;
-    const OVERFLOW: f64 = 7.097_827_128_933_84e2;
-    const C: [f64; 7] = [
-        2.480_158_730_158_730_158_7e-5,
-        1.984_126_984_126_984_127_0e-4,
-        1.388_888_888_888_888_888_9e-3,
-        8.333_333_333_333_333_333_3e-3,
-        4.166_666_666_666_666_666_7e-2,
-        1.666_666_666_666_666_666_7e-1,
-        0.5,
-    ];
-    if x.is_nan() || x == f64::INFINITY {
-        return x;
-    }
-    if x == f64::NEG_INFINITY {
-        return 0.0;
-    }
-    if x > OVERFLOW {
-        return f64::INFINITY;
-    }
-    // CVTSD2SL: round to nearest even; out of range gives i32::MIN.
-    let scaled = LOG2E * x;
-    let exponent: i32 = if (-2_147_483_648.0..2_147_483_647.5).contains(&scaled) {
-        scaled.round_ties_even() as i32
-    } else {
-        i32::MIN
-    };
-    let e = f64::from(exponent);
-    let mut x = x;
-    let fr = if use_fma() {
-        x = (-e).mul_add(LN2U, x);
-        x = (-e).mul_add(LN2L, x);
-        x *= 0.0625;
-        let mut p = C[0];
-        for c in &C[1..] {
-            p = p.mul_add(x, *c);
-        }
-        p = p.mul_add(x, 1.0);
-        x *= p;
-        for _ in 0..3 {
-            x *= x + 2.0;
-        }
-        x.mul_add(x + 2.0, 1.0)
-    } else {
-        x -= e * LN2U;
-        x -= e * LN2L;
-        x *= 0.0625;
-        let mut p = C[0];
-        for c in &C[1..] {
-            p = p * x + *c;
-        }
-        p = p * x + 1.0;
-        x *= p;
-        for _ in 0..4 {
-            x *= x + 2.0;
-        }
-        x + 1.0
-    };
-    let biased = i64::from(exponent) + 0x3ff;
-    if biased <= 0 {
-        // Subnormal result: scale by 2^(biased-1) then by 2^-1022, rounding twice like Go.
-        if biased < -52 {
-            return 0.0;
-        }
-        let fr = fr * f64::from_bits(((biased + 0x3fe) as u64) << 52);
-        return fr * f64::from_bits(1u64 << 52);
-    }
-    if biased >= 0x7ff {
-        return f64::INFINITY;
-    }
-    fr * f64::from_bits((biased as u64) << 52)
-}
-
-/// Go's `useFMA` for `math.Exp` on amd64: AVX2 and FMA present.
-fn use_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        true
-    }
-}
 
 /// Go's `math.Log1p` (FreeBSD's `s_log1p.c`).
 fn go_log1p(x: f64) -> f64 {
@@ -564,44 +421,6 @@ fn go_tan(x: f64) -> f64 {
         y = -y;
     }
     y
-}
-
-/// Go's `xatan`: series valid in `[0, 0.66]`.
-fn xatan(x: f64) -> f64 {
-    const P0: f64 = -8.750_608_600_031_904_122_785e-1;
-    const P1: f64 = -1.615_753_718_733_365_076_637e1;
-    const P2: f64 = -7.500_855_792_314_704_667_340e1;
-    const P3: f64 = -1.228_866_684_490_136_173_410e2;
-    const P4: f64 = -6.485_021_904_942_025_371_773e1;
-    const Q0: f64 = 2.485_846_490_142_306_297_962e1;
-    const Q1: f64 = 1.650_270_098_316_988_542_046e2;
-    const Q2: f64 = 4.328_810_604_912_902_668_951e2;
-    const Q3: f64 = 4.853_903_996_359_136_964_868e2;
-    const Q4: f64 = 1.945_506_571_482_613_964_425e2;
-    let z = x * x;
-    let z = z * ((((P0 * z + P1) * z + P2) * z + P3) * z + P4)
-        / (((((z + Q0) * z + Q1) * z + Q2) * z + Q3) * z + Q4);
-    x * z + x
-}
-
-/// Go's `satan`: reduces a positive argument to `[0, 0.66]`.
-fn satan(x: f64) -> f64 {
-    const MOREBITS: f64 = 6.123_233_995_736_765_886_130e-17;
-    const TAN3PIO8: f64 = 2.414_213_562_373_095_048_80;
-    if x <= 0.66 {
-        return xatan(x);
-    }
-    if x > TAN3PIO8 {
-        return FRAC_PI_2 - xatan(1.0 / x) + MOREBITS;
-    }
-    FRAC_PI_4 + xatan((x - 1.0) / (x + 1.0)) + 0.5 * MOREBITS
-}
-
-fn go_atan(x: f64) -> f64 {
-    if x == 0.0 {
-        return x;
-    }
-    if x > 0.0 { satan(x) } else { -satan(-x) }
 }
 
 fn go_asin(x: f64) -> f64 {

@@ -1,5 +1,5 @@
-//! Go's `math.Pow`, `math.Mod` and `math.Atan2`, whose results Prometheus returns for `^`, `%` and
-//! `atan2`.
+//! Go's `math` routines whose exact bits Prometheus returns: `Pow`, `Mod`, `Atan2` for `^`, `%`
+//! and `atan2`, and `Exp`, `Log`, `Atan`, `Frexp` that the math functions build on.
 //!
 //! Go computes `Pow` by repeated squaring (plus `Exp(yf*Log(x))` for a fractional exponent), which
 //! is not the correctly rounded `pow` of C's libm, so integer powers can differ in the last bits.
@@ -323,7 +323,7 @@ fn xatan(x: f64) -> f64 {
 
 /// Go's `satan`: reduces a positive argument to `[0, 0.66]`.
 #[allow(clippy::excessive_precision)]
-fn satan(x: f64) -> f64 {
+pub(crate) fn satan(x: f64) -> f64 {
     const MOREBITS: f64 = 6.123233995736765886130e-17;
     const TAN3PIO8: f64 = 2.41421356237309504880;
     if x <= 0.66 {
@@ -336,7 +336,7 @@ fn satan(x: f64) -> f64 {
 }
 
 /// Go's `math.Atan`.
-fn go_atan(x: f64) -> f64 {
+pub(crate) fn go_atan(x: f64) -> f64 {
     if x == 0.0 {
         return x;
     }
