@@ -1,14 +1,17 @@
 //! Chunk encodings (Prometheus' `tsdb/chunkenc`): the encoding byte and the XOR float chunk.
 //!
 //! A chunk is an encoding byte (stored in the segment record, see [`crate::chunks`]) plus the
-//! encoding's own bytes. Only XOR (float samples) is implemented; other encodings are carried as
-//! opaque bytes so readers can pass them through or report them.
+//! encoding's own bytes. XOR (float samples) and Thanos' downsampled aggregate chunks (`0xFF`,
+//! see [`aggr`]) are implemented; other encodings are carried as opaque bytes so readers can pass
+//! them through or report them.
 
+pub mod aggr;
 mod bits;
 mod xor;
 
 use std::fmt;
 
+pub use aggr::{AGGR_ENCODING, AggrChunk, AggrType, encode_aggr_chunk};
 pub use xor::{XorEncoder, XorIterator};
 
 /// The encoding byte of a chunk, as written before its data in a segment file.
