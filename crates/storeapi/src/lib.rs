@@ -6,6 +6,7 @@
 //!   querier shares (label order, external labels, Prometheus matcher semantics, chunk hashes).
 //! - [`hints`]: `hintspb` messages in and out of `google.protobuf.Any`.
 //! - [`merge`]: merging label-sorted series streams as Thanos' proxy does.
+//! - [`remote_read`]: Prometheus remote read (streamed chunks or samples) as StoreAPI series.
 //! - [`grpc`]: servers and clients with Thanos' settings.
 //! - [`error`]: the error kinds and their gRPC codes.
 
@@ -16,6 +17,7 @@ pub mod hints;
 pub mod labels;
 pub mod matchers;
 pub mod merge;
+pub mod remote_read;
 
 pub use error::{Error, Result};
 pub use matchers::{MatchType, Matcher};
