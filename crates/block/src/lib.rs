@@ -33,6 +33,7 @@ mod overlap;
 mod partial;
 pub mod relabel;
 mod rfc3339;
+pub mod shipper;
 #[cfg(test)]
 mod test_blocks;
 mod thanos_time;
@@ -54,6 +55,7 @@ pub use overlap::{Overlap, group_key, overlapping_blocks};
 pub use partial::{AbortedPartialUpload, PARTIAL_UPLOAD_THRESHOLD_AGE, aborted_partial_uploads};
 pub use relabel::{LabelShardedMetaFilter, RelabelAction, RelabelConfig, RelabelError};
 pub use rfc3339::{format_rfc3339_nanos, format_rfc3339_seconds};
+pub use shipper::{Shipper, ShipperConfig, ShipperError, SyncOutcome};
 pub use thanos_time::{
     ThanosTime, ThanosTimeError, format_prometheus_duration_ms, parse_prometheus_duration_ms,
 };
