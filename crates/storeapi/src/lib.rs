@@ -18,6 +18,8 @@ pub mod labels;
 pub mod matchers;
 pub mod merge;
 pub mod remote_read;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{Error, Result};
 pub use matchers::{MatchType, Matcher};
