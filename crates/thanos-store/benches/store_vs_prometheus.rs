@@ -5,16 +5,16 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use storeapi::pb::thanos::label_matcher::Type;
-use support::{StoreProcess, block_dirs, http_get, prometheus_tool, urlencode};
+use support::{StoreProcess, http_get, urlencode};
+use testkit::blocks::Generated;
+use testkit::prometheus::{Prometheus, PrometheusConfig};
 
-const SERIES: &str = "200";
-const DAYS: &str = "9";
-const STEP: &str = "60";
+const SERIES: usize = 200;
+const DAYS: f64 = 9.0;
+const STEP: u64 = 60;
 const RUNS: usize = 5;
 
 /// A case: name, StoreAPI matchers, the equivalent PromQL selector.
@@ -48,71 +48,14 @@ fn pid_of(store: &StoreProcess) -> u32 {
         .unwrap_or(0)
 }
 
-/// Prometheus 2.42 over a copy of `blocks`, killed on drop.
-struct Prometheus {
-    child: Child,
-    port: u16,
-}
-
-impl Prometheus {
-    fn start(blocks: &Path, work: &Path) -> Self {
-        let data = work.join("prometheus-data");
-        for block in block_dirs(blocks) {
-            support::copy_dir(&block, &data.join(block.file_name().expect("name")));
-        }
-        let config = work.join("prometheus.yml");
-        std::fs::write(&config, "global:\n  scrape_interval: 1m\n").expect("config");
-        let port = support::free_port();
-        let child = prometheus_tool("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", data.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--storage.tsdb.retention.time=100y")
-            .arg("--storage.tsdb.min-block-duration=2h")
-            .arg("--storage.tsdb.max-block-duration=2h")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus");
-        let server = Self { child, port };
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while Instant::now() < deadline {
-            if let Ok((200, _)) = http_get(port, "/-/ready") {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("prometheus on port {port} did not become ready");
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn main() {
     let work = tempfile::tempdir().expect("tempdir");
-    let input = work.path().join("input.om");
-    let status = Command::new("python3")
-        .arg("/work/shared/tools/gen_openmetrics.py")
-        .arg(&input)
-        .args(["--series", SERIES, "--days", DAYS, "--step", STEP])
-        .stdout(Stdio::null())
-        .status()
-        .expect("generator");
-    assert!(status.success(), "generator failed");
     let blocks = work.path().join("blocks");
-    let out = prometheus_tool("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics", "-q"])
-        .arg(&input)
-        .arg(&blocks)
-        .output()
-        .expect("promtool");
-    assert!(out.status.success(), "promtool: {}", String::from_utf8_lossy(&out.stderr));
-    let dirs = block_dirs(&blocks);
+    let dirs = testkit::blocks::generate(
+        Generated { series: SERIES, days: DAYS, step_s: STEP, ..Generated::default() },
+        &blocks,
+        &[],
+    );
     let metas: Vec<tsdb_format::meta::BlockMeta> =
         dirs.iter().map(|d| tsdb_format::meta::BlockMeta::read_from_dir(d).expect("meta")).collect();
     let mint = metas.iter().map(|m| m.min_time).min().expect("blocks");
@@ -162,7 +105,8 @@ fn main() {
     // (a) Series latency vs Prometheus.
     let mut store = StoreProcess::start(&yaml, &data_dir, &[]);
     store.wait_ready(Duration::from_secs(600));
-    let prom = Prometheus::start(&blocks, work.path());
+    let prom =
+        Prometheus::start(PrometheusConfig { seed_blocks: dirs.clone(), ..PrometheusConfig::default() });
     let range_s = (maxt - mint) / 1000 + 1;
     let cases: [Case<'_>; 2] = [
         (

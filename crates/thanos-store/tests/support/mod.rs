@@ -1,11 +1,9 @@
 //! Test plumbing: promtool blocks, buckets, the real `thanos-store` binary, a StoreAPI client,
 //! and the oracles (`promtool tsdb dump`, Prometheus 2.42's HTTP API).
 
-#![allow(dead_code, reason = "each test binary uses a different part")]
+#![allow(dead_code, unused_imports, reason = "each test binary uses a different part")]
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock};
@@ -21,6 +19,12 @@ use tsdb_format::Labels;
 use tsdb_format::chunkenc::XorIterator;
 use tsdb_format::meta::BlockMeta;
 
+use testkit::blocks::Generated;
+pub(crate) use testkit::blocks::{block_dirs, copy_dir};
+pub(crate) use testkit::free_port;
+pub(crate) use testkit::http::{get as http_get, urlencode};
+use testkit::prometheus::{Prometheus, PrometheusConfig};
+
 /// The external labels every test block is uploaded with.
 pub(crate) const EXT_LABEL: (&str, &str) = ("cluster", "a");
 
@@ -31,45 +35,13 @@ pub(crate) struct Fixture {
     pub(crate) metas: Vec<BlockMeta>,
 }
 
-/// A command from Debian's `prometheus` package; fails loudly when missing.
-pub(crate) fn prometheus_tool(name: &str) -> Command {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-        .unwrap_or(false);
-    assert!(found, "`{name}` not found on PATH: install Debian's `prometheus` package (2.42)");
-    Command::new(name)
-}
-
-fn generator() -> PathBuf {
-    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/gen_openmetrics.py");
-    if beside.is_file() {
-        return beside;
-    }
-    PathBuf::from("/work/shared/tools/gen_openmetrics.py")
-}
-
 /// 40 series over 12 hours at a 30 s step, in 2h promtool blocks.
 pub(crate) fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
-        let input = dir.path().join("input.om");
-        let status = Command::new("python3")
-            .arg(generator())
-            .arg(&input)
-            .args(["--series", "40", "--days", "0.5"])
-            .stdout(Stdio::null())
-            .status()
-            .expect("run python3 gen_openmetrics.py");
-        assert!(status.success(), "generator failed");
         let blocks = dir.path().join("blocks");
-        let out = prometheus_tool("promtool")
-            .args(["tsdb", "create-blocks-from", "openmetrics", "-q"])
-            .arg(&input)
-            .arg(&blocks)
-            .output()
-            .expect("run promtool");
-        assert!(out.status.success(), "promtool: {}", String::from_utf8_lossy(&out.stderr));
+        testkit::blocks::generate(Generated { series: 40, days: 0.5, ..Generated::default() }, &blocks, &[]);
         let mut metas: Vec<BlockMeta> = block_dirs(&blocks)
             .iter()
             .map(|d| BlockMeta::read_from_dir(d).expect("promtool meta.json"))
@@ -78,17 +50,6 @@ pub(crate) fn fixture() -> &'static Fixture {
         assert!(metas.len() >= 3, "want several blocks, got {}", metas.len());
         Fixture { _dir: dir, blocks, metas }
     })
-}
-
-/// ULID-named block directories in `dir`, sorted.
-pub(crate) fn block_dirs(dir: &Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("read dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.join("meta.json").is_file())
-        .collect();
-    dirs.sort();
-    dirs
 }
 
 /// Uploads every fixture block to `bucket` with [`EXT_LABEL`].
@@ -107,11 +68,6 @@ pub(crate) async fn filesystem_bucket(root: &Path) -> (Arc<dyn Bucket>, String) 
     let bucket = objstore::bucket_from_config_yaml(&yaml).expect("filesystem bucket");
     upload_all(bucket.as_ref()).await;
     (bucket, yaml)
-}
-
-/// A free port on 127.0.0.1.
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 /// A running `thanos-store`, killed on drop.
@@ -200,28 +156,6 @@ impl Drop for StoreProcess {
 }
 
 /// A minimal HTTP/1.0 GET against 127.0.0.1.
-pub(crate) fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Ok((status, body.to_string()))
-}
-
-/// Percent-encodes a query-string value.
-pub(crate) fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Samples per series, keyed by Prometheus' `labels.String()` form.
 pub(crate) type Samples = BTreeMap<String, Vec<(i64, u64)>>;
 
@@ -324,7 +258,7 @@ pub(crate) fn promtool_dump(selector: &str, mint: i64, maxt: i64) -> Samples {
         copy_dir(&dir, &copy.path().join(dir.file_name().expect("name")));
     }
     std::fs::create_dir_all(copy.path().join("wal")).expect("wal dir");
-    let out = prometheus_tool("promtool")
+    let out = testkit::tool("promtool")
         .args(["tsdb", "dump"])
         .arg(format!("--match={selector}"))
         .arg(format!("--min-time={mint}"))
@@ -350,77 +284,21 @@ pub(crate) fn promtool_dump(selector: &str, mint: i64, maxt: i64) -> Samples {
     samples
 }
 
-/// Copies a directory tree.
-pub(crate) fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
-        }
-    }
-}
-
 /// A Prometheus 2.42 server over a copy of the fixture blocks, killed on drop.
-pub(crate) struct PrometheusServer {
-    child: Child,
-    pub(crate) port: u16,
-    _dir: tempfile::TempDir,
-}
+pub(crate) struct PrometheusServer(Prometheus);
 
 impl PrometheusServer {
     /// Starts Prometheus and waits until it is ready.
     pub(crate) fn start() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let data = dir.path().join("data");
-        for block in block_dirs(&fixture().blocks) {
-            copy_dir(&block, &data.join(block.file_name().expect("name")));
-        }
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(&config, "global:\n  scrape_interval: 1m\n").expect("config");
-        let port = free_port();
-        let child = prometheus_tool("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", data.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--storage.tsdb.retention.time=100y")
-            .arg("--storage.tsdb.min-block-duration=2h")
-            .arg("--storage.tsdb.max-block-duration=2h")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus");
-        let server = Self { child, port, _dir: dir };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok((200, _)) = http_get(port, "/-/ready") {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("prometheus on port {port} did not become ready");
+        Self(Prometheus::start(PrometheusConfig {
+            seed_blocks: block_dirs(&fixture().blocks),
+            ..PrometheusConfig::default()
+        }))
     }
 
     /// The `data` array of a successful API answer.
     pub(crate) fn api_strings(&self, path: &str) -> Vec<String> {
-        let (status, body) = http_get(self.port, path).expect("prometheus api");
-        assert_eq!(status, 200, "{path}: {body}");
-        let json: serde_json::Value = serde_json::from_str(&body).expect("json");
-        json["data"]
-            .as_array()
-            .expect("data array")
-            .iter()
-            .map(|v| v.as_str().expect("string").to_owned())
-            .collect()
-    }
-}
-
-impl Drop for PrometheusServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.api_strings(path)
     }
 }
 
