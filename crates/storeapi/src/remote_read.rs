@@ -29,7 +29,8 @@ use crate::pb::prometheus as prom;
 use crate::pb::thanos as pb;
 
 /// `Content-Type` of a STREAMED_XOR_CHUNKS response (a prefix: parameters may follow).
-pub const STREAMED_CONTENT_TYPE: &str = "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse";
+pub const STREAMED_CONTENT_TYPE: &str =
+    "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse";
 /// `Content-Type` of a SAMPLES response.
 pub const SAMPLES_CONTENT_TYPE: &str = "application/x-protobuf";
 /// `Content-Type` of the request, as the Thanos sidecar sends it.
@@ -333,7 +334,8 @@ pub struct SeriesReader {
 #[derive(Debug)]
 enum Source {
     Streamed {
-        response: reqwest::Response,
+        // Boxed: a response is far larger than the samples iterator.
+        response: Box<reqwest::Response>,
         url: String,
         decoder: FrameDecoder,
         queued: VecDeque<pb::Series>,
@@ -345,7 +347,7 @@ enum Source {
 impl SeriesReader {
     fn streamed(response: reqwest::Response, url: String) -> Self {
         let source = Source::Streamed {
-            response,
+            response: Box::new(response),
             url,
             decoder: FrameDecoder::default(),
             queued: VecDeque::new(),
