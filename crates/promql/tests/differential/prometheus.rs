@@ -1,61 +1,31 @@
 //! The oracle: a real Prometheus 2.42 serving a copy of the blocks, queried over its HTTP API.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-/// A Prometheus server over a data directory, stopped on drop.
+use testkit::blocks::block_dirs;
+use testkit::http::get as http_get;
+pub(crate) use testkit::http::urlencode;
+use testkit::prometheus::{Prometheus, PrometheusConfig};
+
+/// A Prometheus server over a copy of some blocks, stopped on drop.
 pub(crate) struct PrometheusServer {
-    child: Child,
+    _server: Prometheus,
     port: u16,
 }
 
-fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-}
-
 impl PrometheusServer {
-    /// Starts Prometheus over `data_dir` (which must hold only blocks) on a free port, with
-    /// settings that leave the blocks as they are: 2h min = max block duration (no compaction),
-    /// and a 100y retention (retention counts back from the newest block). The evaluation
-    /// interval, the default subquery step, is 1m.
-    pub(crate) fn start(data_dir: &Path, config_dir: &Path) -> Self {
-        assert!(
-            on_path("prometheus"),
-            "`prometheus` not found on PATH: install Debian's prometheus package (2.42): \
-             apt-get install -y --no-install-recommends prometheus"
-        );
-        let config = config_dir.join("prometheus.yml");
-        std::fs::write(&config, "global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\n").unwrap();
-        let log = std::fs::File::create(config_dir.join("prometheus.log")).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", data_dir.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--storage.tsdb.retention.time=100y")
-            .arg("--storage.tsdb.min-block-duration=2h")
-            .arg("--storage.tsdb.max-block-duration=2h")
-            .arg("--query.lookback-delta=5m")
-            .arg("--query.max-samples=50000000")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start prometheus");
-        let server = Self { child, port };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok((200, _)) = http_get(port, "/-/ready") {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "prometheus on port {port} did not become ready; see {}",
-            config_dir.join("prometheus.log").display()
-        );
+    /// Starts Prometheus over a copy of the blocks in `data_dir` on a free port, with settings
+    /// that leave the blocks as they are: 2h min = max block duration (no compaction), and a 100y
+    /// retention (retention counts back from the newest block). The evaluation interval, the
+    /// default subquery step, is 1m.
+    pub(crate) fn start(data_dir: &Path, _config_dir: &Path) -> Self {
+        let mut config =
+            PrometheusConfig { seed_blocks: block_dirs(data_dir), ..PrometheusConfig::default() };
+        config
+            .flags
+            .extend(["--query.lookback-delta=5m".to_owned(), "--query.max-samples=50000000".to_owned()]);
+        let server = Prometheus::start(config);
+        Self { port: server.port, _server: server }
     }
 
     /// GET `path`; returns the status code and body.
@@ -78,36 +48,6 @@ impl PrometheusServer {
         let json: serde_json::Value = serde_json::from_str(&body).unwrap();
         json["data"].as_array().map_or(0, Vec::len)
     }
-}
-
-impl Drop for PrometheusServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A minimal HTTP/1.0 GET against 127.0.0.1.
-fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(120)))?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Ok((status, body.to_string()))
-}
-
-/// Percent-encodes a query-string value.
-pub(crate) fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Milliseconds as the API's seconds parameter (`1704060000.123`).
