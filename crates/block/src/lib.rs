@@ -23,6 +23,7 @@
 mod clock;
 mod delete;
 mod download;
+pub mod downsample;
 mod error;
 mod fetch;
 #[cfg(test)]
