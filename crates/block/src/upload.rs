@@ -72,8 +72,10 @@ pub async fn upload_block(
     thanos.segment_files = chunk_files.clone();
     thanos.files = gather_file_stats(block_dir, hash_func).await?;
 
-    futures::stream::iter(chunk_files.iter().map(|name| {
-        let local = block_dir.join(CHUNKS_DIRNAME).join(name);
+    // Owned names: a closure over `&String` would make the future not `Send` (higher-ranked
+    // lifetimes), and the shipper's pass must be spawnable.
+    futures::stream::iter(chunk_files.iter().cloned().map(|name| {
+        let local = block_dir.join(CHUNKS_DIRNAME).join(&name);
         let key = block_key(id, &format!("{CHUNKS_DIRNAME}/{name}"));
         async move {
             bucket

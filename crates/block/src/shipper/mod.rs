@@ -262,3 +262,26 @@ impl Drop for PassGuard<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pass can be spawned on a multi-threaded runtime.
+    #[test]
+    fn sync_future_is_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bucket: Arc<dyn objstore::Bucket> =
+            Arc::new(objstore::FilesystemBucket::new(dir.path()).expect("bucket"));
+        let config = ShipperConfig {
+            tsdb_dir: dir.path().to_path_buf(),
+            external_labels: Labels::default(),
+            source: crate::source::SIDECAR.to_string(),
+            upload_compacted: false,
+            hash_func: HashFunc::None,
+        };
+        let shipper = Shipper::new(bucket, config);
+        assert_send(&shipper.sync());
+    }
+}
