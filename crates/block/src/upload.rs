@@ -74,7 +74,7 @@ pub async fn upload_block(
 
     // Owned names: a closure over `&String` would make the future not `Send` (higher-ranked
     // lifetimes), and the shipper's pass must be spawnable.
-    futures::stream::iter(chunk_files.iter().cloned().map(|name| {
+    futures::stream::iter(chunk_files.into_iter().map(|name| {
         let local = block_dir.join(CHUNKS_DIRNAME).join(&name);
         let key = block_key(id, &format!("{CHUNKS_DIRNAME}/{name}"));
         async move {
