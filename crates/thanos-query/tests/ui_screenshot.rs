@@ -36,31 +36,41 @@ const GRAPH_STEP_S: i64 = GRAPH_RANGE_S / 250;
 
 /// A store serving the test data under `cluster="eu1"`.
 fn start_store() -> TestStore {
-    let mut store = MemoryStore::new(support::data::generate());
-    store.external_labels = Labels::from_pairs([("cluster", "eu1")]);
-    TestStore::start(store)
+    TestStore::start(store_with(&[]))
 }
 
-/// The instant query's expected rows at `at_ms`: series text → value, from the data itself.
-fn expected_rows(data: &[SeriesData], at_ms: i64) -> Vec<(String, String)> {
-    let mut rows: Vec<(String, String)> = data
-        .iter()
-        .filter(|(labels, _)| {
-            labels.get("__name__") == Some("http_requests_total")
-                && labels.get("job") == Some("api")
-                && labels.get("code") == Some("200")
-        })
-        .map(|(labels, samples)| {
-            let value = samples.iter().rev().find(|(t, _)| *t <= at_ms).expect("a sample").1;
-            let instance = labels.get("instance").expect("instance");
-            (
-                format!(
-                    r#"http_requests_total{{cluster="eu1", code="200", instance="{instance}", job="api"}}"#
-                ),
-                value.to_string(),
+/// The test data under `cluster="eu1"` and `extra` external labels.
+fn store_with(extra: &[(&str, &str)]) -> MemoryStore {
+    let mut store = MemoryStore::new(support::data::generate());
+    store.external_labels = Labels::from_pairs([("cluster", "eu1")].iter().chain(extra).copied());
+    store
+}
+
+/// The instant query's expected rows at `at_ms`: series text → value, from the data itself;
+/// `replica` adds that external label (the series of one store when not deduplicated).
+fn expected_rows(data: &[SeriesData], at_ms: i64, replicas: &[&str]) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    for (labels, samples) in data {
+        if labels.get("__name__") != Some("http_requests_total")
+            || labels.get("job") != Some("api")
+            || labels.get("code") != Some("200")
+        {
+            continue;
+        }
+        let value = samples.iter().rev().find(|(t, _)| *t <= at_ms).expect("a sample").1;
+        let instance = labels.get("instance").expect("instance");
+        let series = |extra: &str| {
+            format!(
+                r#"http_requests_total{{cluster="eu1", code="200", instance="{instance}", job="api"{extra}}}"#
             )
-        })
-        .collect();
+        };
+        if replicas.is_empty() {
+            rows.push((series(""), value.to_string()));
+        }
+        for replica in replicas {
+            rows.push((series(&format!(r#", replica="{replica}""#)), value.to_string()));
+        }
+    }
     rows.sort();
     rows
 }
@@ -124,7 +134,7 @@ fn assert_table_panels(dom: &str, at_ms: i64) {
     assert_eq!(panels.len(), 2, "two panels from the URL:\n{dom}");
     assert!(!panels[0].contains("alert error"), "the first panel shows no error:\n{}", panels[0]);
     let rows = table_rows(panels[0]);
-    let expected = expected_rows(&support::data::generate(), at_ms);
+    let expected = expected_rows(&support::data::generate(), at_ms, &[]);
     assert_eq!(rows, expected, "the table shows the data's values at {}", utc(at_ms));
     assert!(panels[0].contains("Result series: 3"), "{}", panels[0]);
     assert!(
@@ -262,4 +272,57 @@ fn works_behind_a_proxy_that_strips_the_prefix() {
         assert!(seen.iter().any(|t| t.starts_with(needed)), "{needed} went through the proxy: {seen:?}");
     }
     assert!(seen.iter().all(|t| t.starts_with("/proxied/")), "nothing left the prefix: {seen:?}");
+}
+
+#[test]
+fn dedup_and_partial_response_options_reach_the_api() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let replica_a = TestStore::start(store_with(&[("replica", "a")]));
+    let replica_b = TestStore::start(store_with(&[("replica", "b")]));
+    let mut slow = store_with(&[("replica", "c")]);
+    slow.delay = std::time::Duration::from_secs(10);
+    let slow = TestStore::start(slow);
+    let querier = ui_support::start_querier(
+        &[
+            format!("--endpoint={}", replica_a.address),
+            format!("--endpoint={}", replica_b.address),
+            format!("--endpoint={}", slow.address),
+            "--query.replica-label=replica".to_string(),
+            "--store.response-timeout=500ms".to_string(),
+            "--web.external-prefix=/thanos".to_string(),
+        ],
+        work.path(),
+    );
+    let at = END - STEP;
+    let panel = |n: usize, options: &str| {
+        format!(
+            "&g{n}.expr={}&g{n}.tab=1&g{n}.moment_input={}{options}",
+            urlencode(TABLE_EXPR),
+            urlencode(&utc(at))
+        )
+    };
+    let url = format!(
+        "http://127.0.0.1:{}/thanos/graph?{}{}{}",
+        querier.port,
+        panel(0, ""),
+        panel(1, "&g1.deduplicate=0"),
+        panel(2, "&g2.partial_response=0")
+    );
+    let dom = dump_dom(work.path(), "options", &url);
+    let panels = panels(&dom);
+    assert_eq!(panels.len(), 3, "{dom}");
+    let data = support::data::generate();
+
+    assert_eq!(table_rows(panels[0]), expected_rows(&data, at, &[]), "deduplicated: one series per instance");
+    assert!(panels[0].contains("alert warning") && !panels[0].contains("alert error"), "{}", panels[0]);
+
+    assert_eq!(table_rows(panels[1]), expected_rows(&data, at, &["a", "b"]), "without dedup, both replicas");
+    assert!(panels[1].contains("alert warning"), "the timed-out store is a warning: {}", panels[1]);
+
+    assert!(table_rows(panels[2]).is_empty(), "{}", panels[2]);
+    assert!(
+        panels[2].contains("alert error"),
+        "without partial response the timeout fails the query: {}",
+        panels[2]
+    );
 }

@@ -65,6 +65,7 @@ fn run(work: &Path, name: &str, url: &str, extra: &[String]) -> String {
 pub(crate) fn dump_dom(work: &Path, name: &str, url: &str) -> String {
     let dom = run(work, name, url, &["--dump-dom".to_string()]);
     assert!(dom.contains("<body"), "chromium printed no DOM for {url}:\n{dom}");
+    assert!(dom.contains(r#"data-ready="true""#), "the page's scripts did not finish on {url}:\n{dom}");
     dom
 }
 
