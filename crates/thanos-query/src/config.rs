@@ -103,6 +103,14 @@ pub(crate) struct QueryConfig {
     #[arg(long = "query.auto-downsampling", action = ArgAction::SetTrue)]
     pub(crate) query_auto_downsampling: bool,
 
+    /// max_source_resolution of instant queries that ask for `auto` (or with --query.auto-downsampling).
+    #[arg(
+        long = "query.instant.default.max_source_resolution",
+        value_name = "DURATION",
+        default_value = "0s"
+    )]
+    pub(crate) query_instant_default_max_source_resolution: PromDuration,
+
     /// Step of a subquery written without one.
     #[arg(long = "query.default-evaluation-interval", value_name = "DURATION", default_value = "1m")]
     pub(crate) query_default_evaluation_interval: PromDuration,

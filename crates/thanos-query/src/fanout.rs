@@ -69,6 +69,8 @@ pub(crate) struct Fanout {
     endpoints: Arc<EndpointSet>,
     options: FanoutOptions,
     warnings: Arc<Warnings>,
+    /// The request's `max_source_resolution` in ms (0 = raw data only).
+    max_source_resolution_ms: i64,
 }
 
 /// An error of the fan-out: which endpoint failed and why.
@@ -78,7 +80,13 @@ pub(crate) struct FanoutError(pub(crate) String);
 
 impl Fanout {
     pub(crate) fn new(endpoints: Arc<EndpointSet>, options: FanoutOptions) -> Self {
-        Self { endpoints, options, warnings: Arc::new(Warnings::default()) }
+        Self { endpoints, options, warnings: Arc::new(Warnings::default()), max_source_resolution_ms: 0 }
+    }
+
+    /// Reads downsampled blocks up to `resolution_ms` (the request's `max_source_resolution`).
+    pub(crate) fn with_max_source_resolution(mut self, resolution_ms: i64) -> Self {
+        self.max_source_resolution_ms = resolution_ms;
+        self
     }
 
     /// The warnings collected so far (taken).
@@ -147,6 +155,19 @@ impl Fanout {
             partial_response_strategy: self.strategy(),
             partial_response_disabled: !self.options.partial_response,
             skip_chunks,
+            // Downsampled blocks up to the allowed resolution, with the aggregates the function
+            // around the selector reads (Thanos' querier sends both on every Series call).
+            max_resolution_window: crate::downsampling::max_resolution_for_select(
+                self.max_source_resolution_ms,
+                hints.as_ref().and_then(|h| h.range.as_ref()).map_or(0, |r| r.millis),
+                hints.as_ref().and_then(|h| h.func.as_ref()).map(|f| f.name.as_str()),
+            ),
+            aggregates: crate::downsampling::aggregates_for(
+                hints.as_ref().and_then(|h| h.func.as_ref()).map(|f| f.name.as_str()),
+            )
+            .into_iter()
+            .map(|a| a as i32)
+            .collect(),
             query_hints: hints,
             ..Default::default()
         };

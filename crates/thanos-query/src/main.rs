@@ -14,6 +14,7 @@ mod api;
 mod chunk_iter;
 mod config;
 mod dedup;
+mod downsampling;
 mod endpoints;
 mod fanout;
 mod proxy;
@@ -84,6 +85,11 @@ async fn run(config: QueryConfig) -> anyhow::Result<()> {
         response_timeout: (!response_timeout.is_zero()).then_some(response_timeout),
         max_concurrent: config.query_max_concurrent,
         flags: flag_values(&config),
+        auto_downsampling: config.query_auto_downsampling,
+        instant_max_source_resolution_ms: i64::try_from(
+            config.query_instant_default_max_source_resolution.as_duration().as_millis(),
+        )
+        .context("--query.instant.default.max_source_resolution")?,
     };
     let prefix = config.route_prefix();
     let external_prefix = config::normalize_prefix(&config.web_external_prefix);

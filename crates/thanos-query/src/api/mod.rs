@@ -49,6 +49,10 @@ pub(crate) struct ApiSettings {
     pub(crate) max_concurrent: usize,
     /// Flag name → value, for `/api/v1/status/flags`.
     pub(crate) flags: Vec<(String, String)>,
+    /// `--query.auto-downsampling`.
+    pub(crate) auto_downsampling: bool,
+    /// `--query.instant.default.max_source_resolution`, ms.
+    pub(crate) instant_max_source_resolution_ms: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -155,12 +159,8 @@ impl Api {
                 params::parse_selector(text).map_err(|e| ApiError::bad_data(format!("storeMatch[]: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        if let Some(resolution) = params.non_empty("max_source_resolution")
-            && resolution != "auto"
-        {
-            parse_duration_ms(resolution)
-                .map_err(|e| ApiError::bad_data(format!("'max_source_resolution' parameter: {e}")))?;
-        }
+        // Validated for every endpoint; applied by the query handlers, where `auto` is known.
+        self.max_source_resolution(params, 0)?;
         Ok(FanoutOptions {
             dedup,
             replica_labels,
@@ -169,6 +169,17 @@ impl Api {
             store_matchers,
             response_timeout: settings.response_timeout,
         })
+    }
+
+    /// `max_source_resolution` in ms, `auto` (or `--query.auto-downsampling`) meaning `auto_ms`.
+    fn max_source_resolution(&self, params: &Params, auto_ms: i64) -> Result<i64, ApiError> {
+        crate::downsampling::max_source_resolution_ms(
+            params.non_empty("max_source_resolution"),
+            self.settings.auto_downsampling,
+            auto_ms,
+            parse_duration_ms,
+        )
+        .map_err(ApiError::bad_data)
     }
 
     /// The engine for a request: `lookback_delta` and `timeout` parameters over the flags.
@@ -253,9 +264,12 @@ async fn query_inner(api: &Api, params: Params) -> ApiResult {
     let t = time_param(&params, "time", now_ms()).map_err(no_warnings)?;
     let engine = api.engine(&params).map_err(no_warnings)?;
     let options = api.fanout_options(&params).map_err(no_warnings)?;
+    let resolution = api
+        .max_source_resolution(&params, api.settings.instant_max_source_resolution_ms)
+        .map_err(no_warnings)?;
     let text = params.get("query").unwrap_or_default().to_string();
     let expr = Engine::parse(&text).map_err(|e| no_warnings(engine_error(e)))?;
-    let fanout = Fanout::new(api.settings.endpoints.clone(), options);
+    let fanout = Fanout::new(api.settings.endpoints.clone(), options).with_max_source_resolution(resolution);
     let timeout = engine.options().timeout;
     api.evaluate(fanout, timeout, move |q, token| engine.instant_query_expr_cancellable(q, &expr, t, token))
         .await
@@ -289,9 +303,11 @@ async fn query_range_inner(api: &Api, params: Params) -> ApiResult {
     }
     let engine = api.engine(&params).map_err(no_warnings)?;
     let options = api.fanout_options(&params).map_err(no_warnings)?;
+    // At least five samples per step when the resolution is chosen automatically.
+    let resolution = api.max_source_resolution(&params, step / 5).map_err(no_warnings)?;
     let text = params.get("query").unwrap_or_default().to_string();
     let expr = Engine::parse(&text).map_err(|e| no_warnings(engine_error(e)))?;
-    let fanout = Fanout::new(api.settings.endpoints.clone(), options);
+    let fanout = Fanout::new(api.settings.endpoints.clone(), options).with_max_source_resolution(resolution);
     let timeout = engine.options().timeout;
     api.evaluate(fanout, timeout, move |q, token| {
         engine.range_query_expr_cancellable(q, &expr, start, end, step, token)
