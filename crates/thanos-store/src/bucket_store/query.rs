@@ -6,11 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use anyhow::Context;
-use bytes::Bytes;
 use storeapi::Matcher;
 use storeapi::pb::thanos::{self as pb, Aggr};
-use tsdb_format::chunkenc::Encoding;
-use tsdb_format::encoding::Decbuf;
+use tsdb_format::chunkenc::aggr::AggrChunkLayout;
+use tsdb_format::chunkenc::{AGGR_ENCODING, AggrType};
 use tsdb_format::index::{Postings, SeriesRef};
 
 use super::StoreError;
@@ -20,9 +19,6 @@ use super::series_entry::decode_series;
 
 /// Series entries decoded per round trip (Thanos' `SeriesBatchSize`).
 const SERIES_BATCH_SIZE: usize = 10_000;
-
-/// The encoding byte of Thanos' downsampled aggregate chunks.
-const AGGR_CHUNK_ENCODING: u8 = 0xff;
 
 /// A per-request counter with a limit, failing like Thanos' `Limiter`.
 #[derive(Debug)]
@@ -154,42 +150,40 @@ pub(crate) async fn block_series(
     Ok(out)
 }
 
-/// A chunk on the wire: raw encodings as `raw`, Thanos' aggregate chunks split into the asked
-/// aggregates (all present ones when none are asked).
+/// A chunk on the wire: raw encodings as `raw`; Thanos' aggregate chunks (`0xFF`) split into
+/// the requested aggregates, each in its own field (T:pkg/store/bucket.go `populateChunk`). A
+/// requested aggregate the chunk lacks fails the call, as in Thanos. With none requested (Thanos'
+/// querier always asks for some) every present aggregate is returned.
 fn to_aggr_chunk(
     min_time: i64,
     max_time: i64,
     raw: &RawChunk,
     aggregates: &[Aggr],
 ) -> anyhow::Result<pb::AggrChunk> {
-    if raw.encoding.as_u8() != AGGR_CHUNK_ENCODING {
+    if raw.encoding != AGGR_ENCODING {
         return Ok(storeapi::chunk::raw_aggr_chunk(min_time, max_time, raw.encoding, raw.data.clone())?);
     }
+    let layout = AggrChunkLayout::parse(&raw.data).map_err(|e| anyhow::anyhow!("aggregate chunk: {e}"))?;
     let mut chunk = pb::AggrChunk { min_time, max_time, ..Default::default() };
-    let mut d = Decbuf::new(&raw.data);
-    let fields = [Aggr::Count, Aggr::Sum, Aggr::Min, Aggr::Max, Aggr::Counter];
-    for aggr in fields {
-        let len = d.uvarint().map_err(|e| anyhow::anyhow!("aggregate chunk: {e}"))?;
-        if len == 0 {
-            continue;
-        }
-        let encoding = Encoding::from(d.byte().map_err(|e| anyhow::anyhow!("aggregate chunk: {e}"))?);
-        let len = usize::try_from(len).context("aggregate chunk length")?;
-        let start = d.position();
-        d.skip(len).map_err(|e| anyhow::anyhow!("aggregate chunk: {e}"))?;
-        if !aggregates.is_empty() && !aggregates.contains(&aggr) {
-            continue;
-        }
-        let data: Bytes = raw.data.slice(start..start + len);
-        let sub = Some(storeapi::chunk::new_chunk(encoding, data)?);
-        match aggr {
-            Aggr::Count => chunk.count = sub,
-            Aggr::Sum => chunk.sum = sub,
-            Aggr::Min => chunk.min = sub,
-            Aggr::Max => chunk.max = sub,
-            Aggr::Counter => chunk.counter = sub,
-            Aggr::Raw => {}
-        }
+    let all = [Aggr::Count, Aggr::Sum, Aggr::Min, Aggr::Max, Aggr::Counter];
+    let wanted = if aggregates.is_empty() { &all[..] } else { aggregates };
+    for &aggr in wanted {
+        let (aggr_type, field) = match aggr {
+            Aggr::Count => (AggrType::Count, &mut chunk.count),
+            Aggr::Sum => (AggrType::Sum, &mut chunk.sum),
+            Aggr::Min => (AggrType::Min, &mut chunk.min),
+            Aggr::Max => (AggrType::Max, &mut chunk.max),
+            Aggr::Counter => (AggrType::Counter, &mut chunk.counter),
+            // Raw data of a downsampled chunk does not exist; Thanos ignores the request.
+            Aggr::Raw => continue,
+        };
+        let Some(part) = layout.part(aggr_type) else {
+            if aggregates.is_empty() {
+                continue;
+            }
+            anyhow::bail!("aggregate {aggr_type} does not exist");
+        };
+        *field = Some(storeapi::chunk::new_chunk(part.encoding, raw.data.slice(part.start..part.end))?);
     }
     Ok(chunk)
 }
@@ -279,6 +273,8 @@ fn label_query(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
+    use tsdb_format::chunkenc::Encoding;
 
     #[test]
     fn limiter_fails_once_over_the_limit() {
@@ -300,5 +296,7 @@ mod tests {
         assert!(chunk.sum.is_none() && chunk.raw.is_none());
         let only_min = to_aggr_chunk(0, 10, &raw, &[Aggr::Min]).expect("valid");
         assert!(only_min.count.is_none() && only_min.min.is_some());
+        let missing = to_aggr_chunk(0, 10, &raw, &[Aggr::Count, Aggr::Sum]).expect_err("sum is absent");
+        assert_eq!(missing.to_string(), "aggregate sum does not exist");
     }
 }
