@@ -30,8 +30,17 @@ class Panel {
   constructor(options, onChange, onRemove) {
     this.options = options;
     this.onChange = onChange;
+    this.seq = 0;
     this.node = this.build(onRemove);
     this.showTab();
+    // The graph fills the panel's width: draw it again when the window changes size.
+    let pending = null;
+    window.addEventListener("resize", () => {
+      clearTimeout(pending);
+      pending = setTimeout(() => {
+        if (this.drawn && this.options.tab === "0" && this.node.isConnected) drawGraph(this.graphArea, ...this.drawn);
+      }, 150);
+    });
   }
 
   build(onRemove) {
@@ -160,16 +169,21 @@ class Panel {
     let step = this.step.value ? parseDuration(this.step.value) : Math.max(Math.floor(range / 250), 1);
     if (!(step > 0)) return this.fail("Invalid resolution: " + this.step.value);
     step = Math.max(step, Math.ceil(range / MAX_POINTS));
+    const seq = ++this.seq;
     const answer = await api("query_range", {query: expr, start: end - range, end, step, ...this.thanosParams()}, "POST");
-    if (!this.report(answer)) { this.graphArea.replaceChildren(); return; }
-    drawGraph(this.graphArea, answer.data.result, {start: end - range, end, step});
+    if (seq !== this.seq) return; // a newer execution owns the panel
+    if (!this.report(answer)) { this.drawn = null; this.graphArea.replaceChildren(); return; }
+    this.drawn = [answer.data.result, {start: end - range, end, step}];
+    drawGraph(this.graphArea, ...this.drawn);
     this.stats.textContent = `Load time: ${Math.round(performance.now() - started)}ms · Resolution: ${step}s · Result series: ${answer.data.result.length}`;
   }
 
   async runInstant(expr, started) {
     const time = parseTime(this.moment.value);
     if (Number.isNaN(time)) return this.fail("Invalid evaluation time: " + this.moment.value);
+    const seq = ++this.seq;
     const answer = await api("query", {query: expr, time: time ?? undefined, ...this.thanosParams()}, "POST");
+    if (seq !== this.seq) return; // a newer execution owns the panel
     if (!this.report(answer)) { this.tbody.replaceChildren(); return; }
     const {resultType, result} = answer.data;
     let rows;

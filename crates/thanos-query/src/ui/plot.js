@@ -114,7 +114,7 @@ function drawGraph(container, result, range) {
       .sort((a, b) => b[1] - a[1]).slice(0, 12);
     cursor.setAttribute("x1", x(t)); cursor.setAttribute("x2", x(t)); cursor.setAttribute("visibility", "visible");
     readout.replaceChildren(el("div", {class: "readout-time"}, formatTime(t)),
-      rows.map(([s, v]) => el("div", {}, el("span", {class: "swatch", style: "background:" + s.color}), formatValue(v) + "  " + formatSeries(s.metric))));
+      ...rows.map(([s, v]) => el("div", {}, el("span", {class: "swatch", style: "background:" + s.color}), formatValue(v) + "  " + formatSeries(s.metric))));
     readout.hidden = false;
     readout.style.left = Math.min(px + 16, W - 320) + "px";
     readout.style.top = (ev.clientY - box.top + 12) + "px";
