@@ -249,6 +249,10 @@ fn stores_page_lists_the_store_as_healthy() {
     assert!(row.contains(&format!(r#"<td class="max-time">{}</td>"#, utc(max))), "{row}");
     assert!(row.contains(r#"<td class="last-error"></td>"#), "{row}");
     assert!(dom.contains(r#"<h2>store</h2>"#), "grouped by component type");
+
+    let root = dump_dom(work.path(), "root", &format!("http://127.0.0.1:{}/thanos/", querier.port));
+    assert!(root.contains(r#"data-page="graph""#), "/thanos/ redirects to the graph page:\n{root}");
+    assert_eq!(panels(&root).len(), 1, "one empty panel to start with");
 }
 
 #[test]
@@ -267,8 +271,13 @@ fn works_behind_a_proxy_that_strips_the_prefix() {
     assert!(dom.contains(r#"src="/proxied/static/panel.js""#), "assets under the header's prefix");
     assert_table_panels(&dom, at);
 
+    let root = dump_dom(work.path(), "proxied-root", &format!("http://127.0.0.1:{}/proxied/", proxy.port));
+    assert!(root.contains(r#"data-page="graph""#), "the prefix's root redirects to the graph page:\n{root}");
+
     let seen = proxy.seen();
-    for needed in ["/proxied/static/panel.js", "/proxied/static/style.css", "/proxied/api/v1/query"] {
+    for needed in
+        ["/proxied/static/panel.js", "/proxied/static/style.css", "/proxied/api/v1/query", "/proxied/graph"]
+    {
         assert!(seen.iter().any(|t| t.starts_with(needed)), "{needed} went through the proxy: {seen:?}");
     }
     assert!(seen.iter().all(|t| t.starts_with("/proxied/")), "nothing left the prefix: {seen:?}");
