@@ -24,7 +24,7 @@ use storeapi::pb::thanos::{
 use tokio::runtime::Handle;
 use tsdb_format::Labels;
 
-use crate::chunk_iter::ChunkSeriesIterator;
+use crate::chunk_iter::{ChunkSeriesIterator, ReadOptions};
 use crate::dedup::{self, DedupFunc, SelectOptions};
 use crate::endpoints::{Endpoint, EndpointInfo, EndpointSet};
 
@@ -389,15 +389,16 @@ impl Fanout {
                 })
                 .collect());
         }
-        series
+        // Raw data without deduplication: read as Thanos reads it (overlaps skipped, counter
+        // resets applied for counter functions), lazily, one chunk at a time.
+        let read = ReadOptions::for_func(hints.func.as_deref(), hints.start, hints.end);
+        Ok(series
             .into_iter()
-            .map(|s| {
-                Ok(StorageSeries {
-                    labels: storeapi::labels::from_pb_owned(s.labels),
-                    samples: Box::new(ChunkSeriesIterator::new(s.chunks)?),
-                })
+            .map(|s| StorageSeries {
+                labels: storeapi::labels::from_pb_owned(s.labels),
+                samples: Box::new(ChunkSeriesIterator::new(s.chunks, read)) as Box<dyn SampleIterator>,
             })
-            .collect()
+            .collect())
     }
 }
 

@@ -1,5 +1,6 @@
 //! Prometheus' JSON shapes, written by hand for exact number formatting: sample values as strings
-//! in Go's `strconv.FormatFloat(v, 'f', -1, 64)` form (`+Inf`, `-Inf`, `NaN`), timestamps as
+//! in Go's `strconv.FormatFloat(v, 'f', -1, 64)` form (`+Inf`, `-Inf`, `NaN`; vector and matrix
+//! values outside `[1e-6, 1e21)` in exponent form), timestamps as
 //! float seconds with up to three decimals.
 
 use std::fmt::Write;
@@ -76,6 +77,25 @@ fn write_point(out: &mut String, p: &Point) {
     out.push_str("\"]");
 }
 
+/// A vector or matrix sample: Prometheus' API writes these values (unlike scalars) in Go's
+/// exponent form (`FormatFloat(v, 'e', -1, 64)`: `1e-07`, `1e+21`) when `|v| < 1e-6` or
+/// `|v| >= 1e21`, as `encoding/json` does.
+fn write_sample_point(out: &mut String, p: &Point) {
+    let abs = p.v.abs();
+    if !(abs.is_finite() && abs != 0.0 && !(1e-6..1e21).contains(&abs)) {
+        write_point(out, p);
+        return;
+    }
+    out.push('[');
+    write_timestamp(out, p.t);
+    out.push_str(",\"");
+    let scientific = format!("{:e}", p.v);
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let (sign, digits) = exponent.strip_prefix('-').map_or(('+', exponent), |d| ('-', d));
+    let _ = write!(out, "{mantissa}e{sign}{digits:0>2}");
+    out.push_str("\"]");
+}
+
 /// [`format_float`] into `out`, without an intermediate string.
 fn write_float(out: &mut String, v: f64) {
     if v.is_finite() {
@@ -109,7 +129,7 @@ pub(crate) fn write_query_data(out: &mut String, value: &Value) {
                 out.push_str("{\"metric\":");
                 write_labels(out, &s.labels);
                 out.push_str(",\"value\":");
-                write_point(out, &Point { t: s.t, v: s.v });
+                write_sample_point(out, &Point { t: s.t, v: s.v });
                 out.push('}');
             }
             out.push(']');
@@ -127,7 +147,7 @@ pub(crate) fn write_query_data(out: &mut String, value: &Value) {
                     if j > 0 {
                         out.push(',');
                     }
-                    write_point(out, p);
+                    write_sample_point(out, p);
                 }
                 out.push_str("]}");
             }
@@ -187,6 +207,25 @@ mod tests {
         assert_eq!(format_float(f64::INFINITY), "+Inf");
         assert_eq!(format_float(f64::NEG_INFINITY), "-Inf");
         assert_eq!(format_float(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn tiny_and_huge_samples_in_exponent_form_as_prometheus_2_42() {
+        let sample = |v| {
+            let mut s = String::new();
+            write_sample_point(&mut s, &Point { t: 100_000, v });
+            s
+        };
+        assert_eq!(sample(1e-7), "[100,\"1e-07\"]");
+        assert_eq!(sample(-2.5e-9), "[100,\"-2.5e-09\"]");
+        assert_eq!(sample(4.2424242425535926e-07), "[100,\"4.2424242425535926e-07\"]");
+        assert_eq!(sample(1e21), "[100,\"1e+21\"]");
+        assert_eq!(sample(1.2345678901234569e+23), "[100,\"1.2345678901234569e+23\"]");
+        assert_eq!(sample(1e-6), "[100,\"0.000001\"]");
+        assert_eq!(sample(1e-300), "[100,\"1e-300\"]");
+        assert_eq!(sample(0.0), "[100,\"0\"]");
+        assert_eq!(sample(f64::INFINITY), "[100,\"+Inf\"]");
+        assert_eq!(sample(f64::NAN), "[100,\"NaN\"]");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The data set the tests query: deterministic counters, gauges and a histogram over 4h, written
-//! as Prometheus blocks (for the oracle) and served by the in-memory store (for the querier).
+//! as Prometheus blocks (for the oracle) and served by the in-memory store (for the querier), or
+//! as OpenMetrics text for promtool (blocks for the real store and Prometheus alike).
 
+use std::io::Write;
 use std::path::Path;
 
 use tsdb_format::Labels;
@@ -115,4 +117,38 @@ pub(crate) fn write_blocks(series: &[SeriesData], dir: &Path) {
         }
         from += block;
     }
+}
+
+/// Writes the series as OpenMetrics text (untyped families, timestamps in seconds) for
+/// `promtool tsdb create-blocks-from openmetrics`. Values print as Rust's shortest round-trip
+/// form, so promtool reads back the exact floats.
+pub(crate) fn write_openmetrics(series: &[SeriesData], path: &Path) {
+    let file = std::fs::File::create(path).expect("create OpenMetrics file");
+    let mut out = std::io::BufWriter::new(file);
+    // Samples of one family must be contiguous: group by metric name, keeping first-seen order.
+    let mut names: Vec<&str> = Vec::new();
+    for (labels, _) in series {
+        let name = labels.get("__name__").expect("metric name");
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    for name in names {
+        for (labels, samples) in series.iter().filter(|(l, _)| l.get("__name__") == Some(name)) {
+            let mut selector = format!("{name}{{");
+            for (i, label) in labels.iter().filter(|l| l.name != "__name__").enumerate() {
+                if i > 0 {
+                    selector.push(',');
+                }
+                selector.push_str(&format!("{}=\"{}\"", label.name, label.value));
+            }
+            selector.push('}');
+            for &(t, v) in samples {
+                writeln!(out, "{selector} {v} {}.{:03}", t.div_euclid(1000), t.rem_euclid(1000))
+                    .expect("write");
+            }
+        }
+    }
+    writeln!(out, "# EOF").expect("write");
+    out.flush().expect("flush OpenMetrics file");
 }

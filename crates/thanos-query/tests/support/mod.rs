@@ -1,11 +1,16 @@
 //! Real parts for the querier's tests: an in-memory StoreAPI server (served by storeapi's
-//! `grpc::serve` on its own runtime, so it can be killed), the `thanos-query` binary, Prometheus
-//! 2.42 over the same data written as blocks, and a tiny HTTP client.
+//! `grpc::serve` on its own runtime, so it can be killed), the `thanos-query` binary, the
+//! `thanos-store` binary over buckets of promtool blocks, Prometheus 2.42 over the same data
+//! written as blocks, a tiny HTTP client, and the requests and comparisons against Prometheus.
 
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
+pub(crate) mod compare;
 pub(crate) mod data;
 pub(crate) mod http;
+pub(crate) mod promtool;
+pub(crate) mod queries;
+pub(crate) mod stack;
 pub(crate) mod store;
 
 use std::net::TcpListener;
