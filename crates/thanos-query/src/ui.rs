@@ -74,9 +74,22 @@ fn link_prefix(state: &UiState, headers: &HeaderMap) -> String {
     if !state.prefix_header.is_empty()
         && let Some(value) = headers.get(state.prefix_header.as_str()).and_then(|v| v.to_str().ok())
     {
-        return crate::config::normalize_prefix(value);
+        let prefix = crate::config::normalize_prefix(value);
+        if is_plain_path(&prefix) {
+            return prefix;
+        }
+        tracing::warn!(header = %state.prefix_header, value, "ignoring a prefix header that is not a plain path");
     }
     state.route_prefix.clone()
+}
+
+/// True for `""` or `/a/b` made of URL path characters: never `//host` (the UI would fetch
+/// from another origin) nor a scheme.
+fn is_plain_path(prefix: &str) -> bool {
+    !prefix.starts_with("//")
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'.' | b'_' | b'~' | b'%'))
 }
 
 async fn to_graph(State(state): State<UiState>, headers: HeaderMap) -> Redirect {
@@ -136,6 +149,11 @@ mod tests {
         assert_eq!(link_prefix(&state("/q", "", "X-Forwarded-Prefix"), &headers), "/proxied");
         assert_eq!(link_prefix(&state("/q", "", "X-Forwarded-Prefix"), &HeaderMap::new()), "/q");
         assert_eq!(link_prefix(&state("", "", ""), &headers), "");
+        for hostile in ["//evil.example", "/a b", "/x?y", "javascript:alert(1)"] {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-forwarded-prefix", HeaderValue::from_str(hostile).expect("header"));
+            assert_eq!(link_prefix(&state("/q", "", "X-Forwarded-Prefix"), &headers), "/q", "{hostile}");
+        }
     }
 
     #[test]
