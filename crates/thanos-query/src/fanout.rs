@@ -71,6 +71,9 @@ pub(crate) struct Fanout {
     warnings: Arc<Warnings>,
     /// The request's `max_source_resolution` in ms (0 = raw data only).
     max_source_resolution_ms: i64,
+    /// Aggregates asked for by a StoreAPI client (this querier as another's endpoint); `None`
+    /// derives them from the selector's function.
+    aggregates: Option<Vec<i32>>,
 }
 
 /// An error of the fan-out: which endpoint failed and why.
@@ -80,7 +83,19 @@ pub(crate) struct FanoutError(pub(crate) String);
 
 impl Fanout {
     pub(crate) fn new(endpoints: Arc<EndpointSet>, options: FanoutOptions) -> Self {
-        Self { endpoints, options, warnings: Arc::new(Warnings::default()), max_source_resolution_ms: 0 }
+        Self {
+            endpoints,
+            options,
+            warnings: Arc::new(Warnings::default()),
+            max_source_resolution_ms: 0,
+            aggregates: None,
+        }
+    }
+
+    /// Asks the stores for exactly these aggregates of downsampled data.
+    pub(crate) fn with_aggregates(mut self, aggregates: Vec<i32>) -> Self {
+        self.aggregates = Some(aggregates);
+        self
     }
 
     /// Reads downsampled blocks up to `resolution_ms` (the request's `max_source_resolution`).
@@ -162,12 +177,10 @@ impl Fanout {
                 hints.as_ref().and_then(|h| h.range.as_ref()).map_or(0, |r| r.millis),
                 hints.as_ref().and_then(|h| h.func.as_ref()).map(|f| f.name.as_str()),
             ),
-            aggregates: crate::downsampling::aggregates_for(
-                hints.as_ref().and_then(|h| h.func.as_ref()).map(|f| f.name.as_str()),
-            )
-            .into_iter()
-            .map(|a| a as i32)
-            .collect(),
+            aggregates: self.aggregates.clone().unwrap_or_else(|| {
+                let func = hints.as_ref().and_then(|h| h.func.as_ref()).map(|f| f.name.as_str());
+                crate::downsampling::aggregates_for(func).into_iter().map(|a| a as i32).collect()
+            }),
             query_hints: hints,
             ..Default::default()
         };

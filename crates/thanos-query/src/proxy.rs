@@ -88,7 +88,13 @@ impl Store for ProxyStore {
     ) -> Result<Response<Self::SeriesStream>, Status> {
         let request = request.into_inner();
         let matchers = from_pb_all(&request.matchers).map_err(invalid)?;
-        let fanout = self.fanout(request.partial_response_strategy, request.partial_response_disabled);
+        let mut fanout = self
+            .fanout(request.partial_response_strategy, request.partial_response_disabled)
+            .with_max_source_resolution(request.max_resolution_window);
+        if !request.aggregates.is_empty() {
+            // Forward what the client asked for: it knows the function around its selector.
+            fanout = fanout.with_aggregates(request.aggregates.clone());
+        }
         let mut series = fanout
             .series(&matchers, request.min_time, request.max_time, request.skip_chunks, request.query_hints)
             .await

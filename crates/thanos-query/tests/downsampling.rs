@@ -67,6 +67,8 @@ struct Stack {
     /// `thanos-query` without and with `--query.auto-downsampling`.
     query: (Process, u16),
     auto_query: (Process, u16),
+    /// `thanos-query` over the first querier's StoreAPI.
+    chained: (Process, u16),
     /// Raw samples of block A (in the bucket only as its 5m downsample) and block R (raw).
     a: Raw,
     r: Raw,
@@ -119,13 +121,13 @@ fn start_stack() -> Stack {
     let mut store = Process::spawn("thanos-store", command, &dir.path().join("store.log"));
     store.wait_http_ok(store_http, "/-/ready", Duration::from_secs(60));
 
-    let querier = |name: &str, extra: &[&str]| {
-        let port = free_port();
+    let querier = |name: &str, endpoint_grpc: u16, extra: &[&str]| {
+        let (port, grpc) = (free_port(), free_port());
         let mut command = Command::new(env!("CARGO_BIN_EXE_thanos-query"));
         command
-            .arg(format!("--endpoint=127.0.0.1:{store_grpc}"))
+            .arg(format!("--endpoint=127.0.0.1:{endpoint_grpc}"))
             .arg(format!("--http-address=127.0.0.1:{port}"))
-            .arg(format!("--grpc-address=127.0.0.1:{}", free_port()))
+            .arg(format!("--grpc-address=127.0.0.1:{grpc}"))
             .args(extra);
         let mut process = Process::spawn(name, command, &dir.path().join(format!("{name}.log")));
         process.wait_http_ok(port, "/-/ready", Duration::from_secs(60));
@@ -146,11 +148,21 @@ fn start_stack() -> Stack {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
-        (process, port)
+        (process, port, grpc)
     };
-    let query = querier("thanos-query", &[]);
-    let auto_query = querier("thanos-query-auto", &["--query.auto-downsampling"]);
-    Stack { a: raw_samples(a_dir), r: raw_samples(r_dir), _dir: dir, _store: store, query, auto_query }
+    let query = querier("thanos-query", store_grpc, &[]);
+    let auto_query = querier("thanos-query-auto", store_grpc, &["--query.auto-downsampling"]);
+    // A querier whose only endpoint is the first querier's StoreAPI.
+    let chained = querier("thanos-query-chained", query.2, &[]);
+    Stack {
+        a: raw_samples(a_dir),
+        r: raw_samples(r_dir),
+        _dir: dir,
+        _store: store,
+        query: (query.0, query.1),
+        auto_query: (auto_query.0, auto_query.1),
+        chained: (chained.0, chained.1),
+    }
 }
 
 /// A time parameter for ms `t`.
@@ -421,6 +433,14 @@ fn max_source_resolution_picks_downsampled_blocks() {
         )
         .is_empty()
     );
+
+    // Through a second querier: resolution and aggregates travel in the StoreAPI request.
+    let chained = stack.chained.1;
+    let sum_query = format!("sum_over_time(demo_temperature[{RANGE}])");
+    assert_eq!(query(chained, &sum_query, start, end, 3600, five), sums, "chained sum_over_time");
+    let rate_query = format!("rate(demo_requests_total[{RANGE}])");
+    assert_eq!(query(chained, &rate_query, start, end, 3600, five), rates, "chained rate");
+    assert!(query(chained, &sum_query, start, end, 3600, "").is_empty(), "chained raw only");
 
     // Bad values are the API's bad_data errors, worded as Thanos words them.
     for (value, message) in [
