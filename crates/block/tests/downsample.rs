@@ -36,14 +36,14 @@ fn write_input(path: &Path) {
         let mut i = 0u64;
         while t < END {
             // A reset roughly every 7h, a NaN now and then, an uneven scrape interval with gaps.
-            v = if i % (800 + series * 77) == 0 {
+            v = if i.is_multiple_of(800 + series * 77) {
                 (i % 5) as f64
             } else {
                 v + ((i * 7 + series) % 11) as f64
             };
             let value = if i % 997 == 13 { "NaN".to_string() } else { format!("{v}") };
             writeln!(text, "dsx_resets_total{{s=\"{series}\"}} {value} {t}").unwrap();
-            t += 13 + (i * 31 % 23) + if i % 1500 == 0 { 1800 } else { 0 };
+            t += 13 + (i * 31 % 23) + if i.is_multiple_of(1500) { 1800 } else { 0 };
             i += 1;
         }
     }
