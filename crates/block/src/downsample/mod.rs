@@ -24,7 +24,7 @@ use tsdb_format::BlockMeta;
 use tsdb_format::block::BlockReader;
 use tsdb_format::chunkenc::{AGGR_ENCODING, AggrChunk};
 use tsdb_format::index::ChunkMeta;
-use tsdb_format::meta::{RESOLUTION_5M, RESOLUTION_RAW};
+use tsdb_format::meta::RESOLUTION_RAW;
 use ulid::Ulid;
 
 pub use aggregate::DownsampledChunk;
@@ -67,6 +67,10 @@ pub enum DownsampleError {
     /// A chunk's bytes could not be decoded.
     #[error("corrupt chunk: {0}")]
     CorruptChunk(String),
+    /// A series of a downsampled block holds raw samples where aggregates belong (Thanos
+    /// refuses these too).
+    #[error("expected downsampled chunks, got a non-empty XOR chunk for series {0}")]
+    NotAggregated(String),
 }
 
 /// Downsamples the block in `block_dir` to `resolution` (ms; 5m or 1h, see [`resolution`]) and writes the new block into `out_parent/<new ULID>/`.
@@ -138,48 +142,27 @@ fn downsample_series(
     current: i64,
     resolution: i64,
 ) -> Result<Vec<DownsampledChunk>, DownsampleError> {
-    let mut converted: Vec<DownsampledChunk> = Vec::new();
-    let mut parts: Vec<Part<'_>> = Vec::with_capacity(metas.len());
+    let mut parsed: Vec<AggrChunk<'_>> = Vec::with_capacity(metas.len());
     for meta in metas {
         let (encoding, data) = block.chunks().chunk(meta.chunk_ref)?;
         if encoding == AGGR_ENCODING {
-            parts.push(Part::Stored(data));
+            let chunk = AggrChunk::new(data)
+                .map_err(|e| DownsampleError::CorruptChunk(format!("aggregate chunk: {e}")))?;
+            parsed.push(chunk);
             continue;
         }
         let mut raw = Vec::new();
         rollup::expand_xor(encoding, data, &mut raw)?;
-        if raw.is_empty() {
-            // Thanos once wrote empty XOR chunks into downsampled blocks (thanos#5272); skip them.
-            tracing::warn!(series = %labels, "expected downsampled chunk, got an empty XOR chunk; skipping it");
-            continue;
+        if !raw.is_empty() {
+            return Err(DownsampleError::NotAggregated(labels.to_string()));
         }
-        // Raw samples in a downsampled block are aggregated at 5m first, as Thanos does.
-        let start = converted.len();
-        converted.extend(downsample_raw(&raw, RESOLUTION_5M));
-        parts.extend((start..converted.len()).map(Part::Converted));
+        // Thanos once wrote empty XOR chunks into downsampled blocks (thanos#5272); skip them.
+        tracing::warn!(series = %labels, "expected downsampled chunk, got an empty XOR chunk; skipping it");
     }
-    let parsed: Vec<AggrChunk<'_>> = parts
-        .iter()
-        .map(|part| {
-            let data = match part {
-                Part::Stored(data) => data,
-                Part::Converted(i) => converted[*i].data.as_slice(),
-            };
-            AggrChunk::new(data).map_err(|e| DownsampleError::CorruptChunk(format!("aggregate chunk: {e}")))
-        })
-        .collect::<Result<_, _>>()?;
     let (Some(first), Some(last)) = (metas.first(), metas.last()) else {
         return Ok(Vec::new());
     };
     downsample_aggr(&parsed, first.min_time, last.max_time, current, resolution)
-}
-
-/// Where an input aggregate chunk's bytes live.
-enum Part<'a> {
-    /// In the source block.
-    Stored(&'a [u8]),
-    /// Made from raw samples found in a downsampled block (index into the converted chunks).
-    Converted(usize),
 }
 
 /// Thanos refuses to downsample series whose chunks overlap or are out of order.
@@ -197,5 +180,5 @@ mod tests;
 
 /// Resolutions, re-exported for callers choosing a target.
 pub mod resolution {
-    pub use tsdb_format::meta::{RESOLUTION_5M, RESOLUTION_RAW};
+    pub use tsdb_format::meta::RESOLUTION_RAW;
 }

@@ -20,7 +20,16 @@ pub fn downsample_raw(data: &[(i64, f64)], resolution: i64) -> Vec<DownsampledCh
         return Vec::new();
     };
     let num_chunks = target_chunk_count(first.0, last.0, ASSUMED_RAW_RESOLUTION, resolution, data.len());
-    let batch_size = data.len() / num_chunks + 1;
+    downsample_raw_in(data, resolution, num_chunks)
+}
+
+/// [`downsample_raw`] aiming at `num_chunks` chunks.
+pub(crate) fn downsample_raw_in(
+    data: &[(i64, f64)],
+    resolution: i64,
+    num_chunks: usize,
+) -> Vec<DownsampledChunk> {
+    let batch_size = data.len() / num_chunks.max(1) + 1;
     let mut chunks = Vec::with_capacity(num_chunks);
     let mut rest = data;
     while !rest.is_empty() {

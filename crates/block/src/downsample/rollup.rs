@@ -63,8 +63,17 @@ pub fn downsample_aggr(
 ) -> Result<Vec<DownsampledChunk>, DownsampleError> {
     let num_samples: usize = chunks.iter().map(AggrChunk::num_samples).sum();
     let num_chunks = target_chunk_count(mint, maxt, in_res, out_res, num_samples);
+    downsample_aggr_in(chunks, out_res, num_chunks)
+}
+
+/// [`downsample_aggr`] in `num_chunks` batches of whole input chunks.
+pub(crate) fn downsample_aggr_in(
+    chunks: &[AggrChunk<'_>],
+    out_res: i64,
+    num_chunks: usize,
+) -> Result<Vec<DownsampledChunk>, DownsampleError> {
     // Go divides without a floor of 1 and would loop forever on fewer chunks than batches.
-    let batch_size = (chunks.len() / num_chunks).max(1);
+    let batch_size = (chunks.len() / num_chunks.max(1)).max(1);
     chunks.chunks(batch_size).map(|batch| downsample_aggr_batch(batch, out_res)).collect()
 }
 
