@@ -151,7 +151,11 @@ fn start_stack() -> Stack {
         (process, port, grpc)
     };
     let query = querier("thanos-query", store_grpc, &[]);
-    let auto_query = querier("thanos-query-auto", store_grpc, &["--query.auto-downsampling"]);
+    let auto_query = querier(
+        "thanos-query-auto",
+        store_grpc,
+        &["--query.auto-downsampling", "--query.instant.default.max_source_resolution=1h"],
+    );
     // A querier whose only endpoint is the first querier's StoreAPI.
     let chained = querier("thanos-query-chained", query.2, &[]);
     Stack {
@@ -432,6 +436,16 @@ fn max_source_resolution_picks_downsampled_blocks() {
             "&max_source_resolution=0s"
         )
         .is_empty()
+    );
+
+    // Instant queries: `auto` means --query.instant.default.max_source_resolution (0s by default).
+    let instant_query = format!("max_over_time(demo_temperature[{RANGE}])");
+    let instant_auto = query(port, &instant_query, times[3], 0, 0, "&max_source_resolution=auto");
+    assert!(instant_auto.is_empty(), "instant auto defaults to raw: {instant_auto:?}");
+    assert_eq!(
+        query(auto_port, &instant_query, times[3], 0, 0, ""),
+        instant,
+        "instant default 1h with auto flag"
     );
 
     // Through a second querier: resolution and aggregates travel in the StoreAPI request.
