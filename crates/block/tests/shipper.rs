@@ -631,3 +631,50 @@ async fn corrupt_blocks_and_missing_labels_are_clear_errors() {
     );
     assert!(!f.bucket.inner.exists(&format!("{spare}/index")).await.unwrap());
 }
+
+#[tokio::test]
+async fn failed_upload_stops_the_pass_unless_out_of_order_uploads_are_allowed() {
+    let f = fixture(4, 0).await;
+    let blocks = f.shippable();
+    let ids: Vec<Ulid> = blocks.iter().map(|m| m.ulid).collect();
+    // The second block lost its index (a damaged disk, say): it cannot be uploaded.
+    let index = f.tsdb.join(ids[1].to_string()).join("index");
+    let saved = std::fs::read(&index).unwrap();
+    std::fs::remove_file(&index).unwrap();
+
+    // Thanos' default: the pass stops there, so newer blocks never overtake an older one.
+    let (shipper, metrics) = f.shipper(f.config(false));
+    let error = shipper.sync().await.unwrap_err();
+    assert!(
+        matches!(&error, ShipperError::Upload { uploaded: 1, block, .. } if *block == ids[1]),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("index"), "{error}");
+    assert_eq!(f.bucket_blocks().await.0, vec![ids[0]]);
+    assert!(!f.tsdb.join("thanos.shipper.json").exists());
+    assert_eq!(metric(&metrics, names::DIR_SYNC_FAILURES_TOTAL), 1.0);
+    assert_eq!(metric(&metrics, names::UPLOAD_FAILURES_TOTAL), 0.0);
+
+    // --shipper.allow-out-of-order-uploads: the others go up, the failed one is counted.
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let metrics = recorder.handle();
+    let bucket: Arc<dyn Bucket> = f.bucket.clone();
+    let shipper = metrics::with_local_recorder(&recorder, || {
+        Shipper::new(bucket, f.config(false)).with_allow_out_of_order_uploads(true)
+    });
+    assert_eq!(shipper.sync().await.unwrap(), SyncOutcome { uploaded: 2, failed: 1 });
+    let mut want = vec![ids[0], ids[2], ids[3]];
+    want.sort();
+    assert_eq!(f.bucket_blocks().await.0, want);
+    assert_eq!(f.state().uploaded, vec![ids[0], ids[2], ids[3]], "the failed block is not recorded");
+    assert_eq!(metric(&metrics, names::UPLOAD_FAILURES_TOTAL), 1.0);
+    assert_eq!(metric(&metrics, names::DIR_SYNCS_TOTAL), 1.0);
+
+    // Repaired: the next pass ships it.
+    std::fs::write(&index, saved).unwrap();
+    assert_eq!(shipper.sync().await.unwrap(), SyncOutcome { uploaded: 1, failed: 0 });
+    for meta in &blocks {
+        assert_shipped(&f.bucket.inner, &f.tsdb, meta, &labels()).await;
+    }
+    assert_eq!(f.state().uploaded, ids);
+}
