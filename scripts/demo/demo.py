@@ -17,6 +17,7 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEMO_APP = os.path.join(ROOT, "scripts/demo/demo_app.py")
 BINARIES = ["thanos-sidecar", "thanos-store", "thanos-query", "thanos-tools"]
 FIXED_PORTS = {
     "query_http": 8080, "query_grpc": 10903,
@@ -24,12 +25,12 @@ FIXED_PORTS = {
     "sidecar0_grpc": 10901, "sidecar0_http": 10902,
     "sidecar1_grpc": 10911, "sidecar1_http": 10912,
     "store_grpc": 10905, "store_http": 10906,
-    "s3": 9000,
+    "s3": 9000, "app": 9100,
 }
 EXAMPLES = [
     "sum by (handler) (rate(demo_http_requests_total[5m]))",
     "histogram_quantile(0.9, sum by (le) (rate(demo_http_request_duration_seconds_bucket[5m])))",
-    "max_over_time(demo_memory_bytes[1h])",
+    "max_over_time(demo_memory_bytes[1d])",
 ]
 
 
@@ -117,18 +118,17 @@ def install_tools(bucket):
     return env.get("S3S_FS_BIN")
 
 
-def backfill(bins, workdir, days):
-    """History up to the last full hour: blocks that both replicas' TSDBs start with."""
-    end = int(time.time()) // 3600 * 3600 - 60
+def backfill(bins, workdir, end, days):
+    """The demo app's history up to `end`, as blocks for each replica's TSDB (the same samples, but
+    each replica's own block IDs, as two real replicas would have)."""
     om = os.path.join(workdir, "history.om")
-    blocks = os.path.join(workdir, "history")
     log(f"generating {days} days of demo history")
-    subprocess.run([sys.executable, os.path.join(ROOT, "scripts/demo/history.py"), om, "--end", str(end),
-                    "--days", str(days)], check=True)
-    subprocess.run([os.path.join(bins, "thanos-tools"), "tsdb", "create-blocks-from", "openmetrics", "-q",
-                    "--max-block-duration=24h", om, blocks], check=True)
+    subprocess.run([sys.executable, DEMO_APP, "history", om, "--end", str(end), "--days", str(days)], check=True)
+    for r in ("0", "1"):
+        subprocess.run([os.path.join(bins, "thanos-tools"), "tsdb", "create-blocks-from", "openmetrics", "-q",
+                        "--max-block-duration=24h", om, os.path.join(workdir, f"prometheus-{r}", "data")],
+                       check=True)
     os.remove(om)
-    return blocks
 
 
 def prometheus_config(replica, ports):
@@ -138,11 +138,11 @@ def prometheus_config(replica, ports):
         "thanos-store": [ports["store_http"]],
         "thanos-query": [ports["query_http"]],
     }
-    jobs = []
+    # The demo app labels its series itself (job, instance), as its history does.
+    jobs = [f"  - job_name: demo-app\n    honor_labels: true\n    static_configs: [{{targets: ['127.0.0.1:{ports['app']}']}}]\n"]
     for job, ps in targets.items():
-        path = "/thanos/metrics" if job == "thanos-query" else "/metrics"
         addrs = ", ".join(f"'127.0.0.1:{p}'" for p in ps)
-        jobs.append(f"  - job_name: {job}\n    metrics_path: {path}\n    static_configs: [{{targets: [{addrs}]}}]\n")
+        jobs.append(f"  - job_name: {job}\n    static_configs: [{{targets: [{addrs}]}}]\n")
     return ("global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\n"
             f"  external_labels: {{cluster: demo, replica: \"{replica}\"}}\n"
             "scrape_configs:\n" + "".join(jobs))
@@ -157,6 +157,7 @@ def main():
     ap.add_argument("--profile", default="release", choices=["release", "debug"])
     ap.add_argument("--bin-dir", help="use binaries from here instead of building")
     ap.add_argument("--free-ports", action="store_true", help="pick free ports instead of the fixed ones")
+    ap.add_argument("--store-sync", default="30s", help="thanos-store's --sync-block-duration")
     ap.add_argument("--state-file", help="write the ports and paths here as JSON once the stack is up")
     a = ap.parse_args()
 
@@ -171,7 +172,8 @@ def main():
     workdir = os.path.abspath(a.dir)
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(os.path.join(workdir, "logs"))
-    history = backfill(bins, workdir, a.days)
+    end = int(time.time()) // 60 * 60 - 60  # history up to a minute ago; the live app goes on from there
+    backfill(bins, workdir, end, a.days)
 
     stack = Stack(workdir)
     stopping = []
@@ -196,10 +198,12 @@ def main():
             with open(bucket_yml, "w") as f:
                 f.write(f"type: FILESYSTEM\nconfig:\n  directory: {os.path.join(workdir, 'bucket')}\n")
 
+        stack.start("demo-app", [sys.executable, DEMO_APP, "serve", str(ports["app"]), "--end", str(end),
+                                 "--days", str(a.days)])
+        stack.wait_ready("demo-app", f"http://127.0.0.1:{ports['app']}/metrics")
         for r in ("0", "1"):
             pdir = os.path.join(workdir, f"prometheus-{r}")
             data = os.path.join(pdir, "data")
-            shutil.copytree(history, data)
             with open(os.path.join(pdir, "prometheus.yml"), "w") as f:
                 f.write(prometheus_config(r, ports))
             stack.start(f"prometheus-{r}", [
@@ -219,7 +223,7 @@ def main():
         stack.start("store", [
             os.path.join(bins, "thanos-store"), f"--objstore.config-file={bucket_yml}",
             f"--data-dir={workdir}/store", f"--grpc-address=127.0.0.1:{ports['store_grpc']}",
-            f"--http-address=127.0.0.1:{ports['store_http']}", "--sync-block-duration=30s"])
+            f"--http-address=127.0.0.1:{ports['store_http']}", f"--sync-block-duration={a.store_sync}"])
         stack.start("query", [
             os.path.join(bins, "thanos-query"),
             f"--http-address=127.0.0.1:{ports['query_http']}", f"--grpc-address=127.0.0.1:{ports['query_grpc']}",
@@ -229,7 +233,8 @@ def main():
         for r in ("0", "1"):
             stack.wait_ready(f"sidecar-{r}", f"http://127.0.0.1:{ports[f'sidecar{r}_http']}/-/ready")
         stack.wait_ready("store", f"http://127.0.0.1:{ports['store_http']}/-/ready")
-        stack.wait_ready("query", f"http://127.0.0.1:{ports['query_http']}/thanos/-/ready")
+        stack.wait_ready("query", f"http://127.0.0.1:{ports['query_http']}/-/ready")
+        stack.wait_ready("query", f"http://127.0.0.1:{ports['query_http']}/thanos/api/v1/query?query=1")
 
         base = f"http://localhost:{ports['query_http']}/thanos"
         print(f"\nthanos-rs demo is up ({a.bucket} bucket, {workdir}):\n"
@@ -241,14 +246,15 @@ def main():
         print("\nCtrl-C stops everything.", flush=True)
         if a.state_file:
             with open(a.state_file + ".tmp", "w") as f:
-                json.dump({"ports": ports, "dir": workdir, "history": history, "pid": os.getpid()}, f)
+                json.dump({"ports": ports, "dir": workdir, "history_end": end,
+                           "pid": os.getpid()}, f)
             os.replace(a.state_file + ".tmp", a.state_file)
 
         while not stopping:
             dead = [(n, p.returncode) for n, p in stack.procs if p.poll() is not None]
             if dead:
                 log(f"{dead[0][0]} exited with {dead[0][1]}; see {workdir}/logs/{dead[0][0]}.log")
-                break
+                return 1
             time.sleep(0.5)
     finally:
         stack.stop()
