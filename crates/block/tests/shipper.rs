@@ -459,6 +459,13 @@ async fn uploads_compacted_blocks_only_when_asked_and_refuses_overlaps() {
         assert_shipped(&f.bucket.inner, &f.tsdb, meta, &labels()).await;
     }
 
+    // Another Prometheus' block over the same time does not count: overlaps are per labels.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let other = derived_block(elsewhere.path(), &spare, |_| {});
+    let other_labels = Labels::from_pairs([("cluster", "us1"), ("replica", "0")]);
+    let other_dir = elsewhere.path().join(other.to_string());
+    upload_block(&f.bucket.inner, &other_dir, &other_labels, source::SIDECAR, HashFunc::None).await.unwrap();
+
     // --shipper.upload-compacted: checked against the bucket, then uploaded.
     let (shipper, metrics) = f.shipper(f.config(true));
     assert_eq!(shipper.sync().await.unwrap(), SyncOutcome { uploaded: 1, failed: 0 });
