@@ -10,11 +10,12 @@ use std::path::{Path, PathBuf};
 
 use block::downsample::{DOWNSAMPLE_RANGE_5M, apply_counter_resets, downsample_block};
 use testkit::blocks::{Generated, block_dirs, openmetrics, promtool_blocks};
+use testkit::downsample::{FilesystemBucket, SeriesLabels, aggregate_chunks, close, raw_series, xor_samples};
+use tsdb_format::BlockMeta;
 use tsdb_format::block::BlockReader;
-use tsdb_format::chunkenc::{AGGR_ENCODING, AggrChunk, AggrType, XorIterator};
+use tsdb_format::chunkenc::AggrType;
 use tsdb_format::index::check_health;
 use tsdb_format::meta::{RESOLUTION_1H, RESOLUTION_5M};
-use tsdb_format::{BlockMeta, Labels};
 
 /// promtool cuts blocks at multiples of the largest of 2h·3^n under `--max-block-duration`
 /// (72h → 54h): samples up to 2024-01-03T18:00Z, a multiple of 54h, over 52.8h fit one block.
@@ -75,55 +76,40 @@ fn raw_block(dir: &Path) -> PathBuf {
         .expect("a promtool block spanning 40h")
 }
 
-/// Every series of a block with its (NaN-free) raw samples, read by `tsdb_format`'s reader.
-fn raw_series(dir: &Path) -> BTreeMap<Labels, Vec<(i64, f64)>> {
-    let block = BlockReader::open(dir).unwrap();
-    block
-        .iter_series(i64::MIN, i64::MAX)
-        .unwrap()
-        .map(|s| {
-            let s = s.unwrap();
-            (s.labels, s.samples.into_iter().filter(|p| !p.1.is_nan()).collect())
-        })
+/// Every series of a block with its NaN-free raw samples, read by `tsdb_format`'s reader.
+fn raw_without_nan(dir: &Path) -> BTreeMap<SeriesLabels, Vec<(i64, f64)>> {
+    raw_series(dir)
+        .into_iter()
+        .map(|(labels, samples)| (labels, samples.into_iter().filter(|p| !p.1.is_nan()).collect()))
         .collect()
 }
 
-fn decode(bytes: &[u8]) -> Vec<(i64, f64)> {
-    let mut it = XorIterator::new(bytes).unwrap();
-    let mut out = Vec::new();
-    while let Some(s) = it.next_sample().unwrap() {
-        out.push(s);
-    }
-    out
-}
-
 /// Per series, per aggregate: the samples of each chunk's sub-chunk.
-type Aggregates = BTreeMap<Labels, Vec<[Vec<(i64, f64)>; 5]>>;
+type Aggregates = BTreeMap<SeriesLabels, Vec<[Vec<(i64, f64)>; 5]>>;
 
 fn downsampled_series(dir: &Path) -> Aggregates {
-    let block = BlockReader::open(dir).unwrap();
-    let mut out = Aggregates::new();
-    for series_ref in block.series_refs().unwrap() {
-        let (labels, metas) = block.series(series_ref).unwrap();
-        let chunks = metas
-            .iter()
-            .map(|meta| {
-                let (encoding, data) = block.chunks().chunk(meta.chunk_ref).unwrap();
-                assert_eq!(encoding, AGGR_ENCODING);
-                let chunk = AggrChunk::new(data).unwrap();
-                let parts = AggrType::ALL.map(|a| decode(chunk.get(a).expect("every aggregate present").1));
-                let windows = &parts[AggrType::Count.index()];
-                assert_eq!(
-                    (meta.min_time, meta.max_time),
-                    (windows[0].0, windows.last().unwrap().0),
-                    "chunk range = aggregate timestamps"
-                );
-                parts
-            })
-            .collect();
-        out.insert(labels, chunks);
-    }
-    out
+    aggregate_chunks(dir)
+        .into_iter()
+        .map(|(labels, chunks)| {
+            let chunks = chunks
+                .iter()
+                .map(|chunk| {
+                    let parts = chunk
+                        .parts
+                        .each_ref()
+                        .map(|part| xor_samples(part.as_ref().expect("every aggregate present")));
+                    let windows = &parts[AggrType::Count.index()];
+                    assert_eq!(
+                        (chunk.min_time, chunk.max_time),
+                        (windows[0].0, windows.last().unwrap().0),
+                        "chunk range = aggregate timestamps"
+                    );
+                    parts
+                })
+                .collect();
+            (labels, chunks)
+        })
+        .collect()
 }
 
 /// count, sum, min, max of the raw samples per window (keyed by window start).
@@ -156,12 +142,8 @@ fn running_total(raw: &[(i64, f64)]) -> Vec<(i64, f64)> {
         .collect()
 }
 
-fn close(a: f64, b: f64) -> bool {
-    a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
-}
-
 /// Checks every window of every series of a downsampled block against the raw samples.
-fn check_against_raw(raw: &BTreeMap<Labels, Vec<(i64, f64)>>, got: &Aggregates, res: i64) -> usize {
+fn check_against_raw(raw: &BTreeMap<SeriesLabels, Vec<(i64, f64)>>, got: &Aggregates, res: i64) -> usize {
     assert_eq!(raw.keys().collect::<Vec<_>>(), got.keys().collect::<Vec<_>>());
     let mut windows_checked = 0;
     for (labels, samples) in raw {
@@ -177,13 +159,13 @@ fn check_against_raw(raw: &BTreeMap<Labels, Vec<(i64, f64)>>, got: &Aggregates, 
                 let start = t - t % res;
                 let (c, s, lo, hi) = expected
                     .get(&start)
-                    .unwrap_or_else(|| panic!("{labels}: window {start} has no raw samples"));
-                assert_eq!(count[i].1, *c, "{labels} count at {t}");
-                assert!(close(sum[i].1, *s), "{labels} sum at {t}: {} vs {s}", sum[i].1);
-                assert_eq!((min[i].1, max[i].1), (*lo, *hi), "{labels} min/max at {t}");
+                    .unwrap_or_else(|| panic!("{labels:?}: window {start} has no raw samples"));
+                assert_eq!(count[i].1, *c, "{labels:?} count at {t}");
+                assert!(close(sum[i].1, *s), "{labels:?} sum at {t}: {} vs {s}", sum[i].1);
+                assert_eq!((min[i].1, max[i].1), (*lo, *hi), "{labels:?} min/max at {t}");
                 // The timestamp is the window's end, or the last raw sample where a chunk ends.
                 let last_raw = samples.iter().rev().find(|p| p.0 <= t).unwrap().0;
-                assert!(t == start + res - 1 || t == last_raw, "{labels}: timestamp {t} in window {start}");
+                assert!(t == start + res - 1 || t == last_raw, "{labels:?}: timestamp {t} in window {start}");
                 seen.push(start);
                 windows_checked += 1;
             }
@@ -191,7 +173,7 @@ fn check_against_raw(raw: &BTreeMap<Labels, Vec<(i64, f64)>>, got: &Aggregates, 
         assert_eq!(
             seen,
             expected.keys().copied().collect::<Vec<_>>(),
-            "{labels}: every window exactly once, in order"
+            "{labels:?}: every window exactly once, in order"
         );
 
         // Counter: each chunk starts with a true raw sample and ends with the true last raw value
@@ -205,8 +187,8 @@ fn check_against_raw(raw: &BTreeMap<Labels, Vec<(i64, f64)>>, got: &Aggregates, 
             let counter = &parts[AggrType::Counter.index()];
             let (first, last) = (counter[0], counter[counter.len() - 1]);
             assert!(samples.binary_search_by_key(&first.0, |p| p.0).is_ok() && raw_at(first.0) == first.1);
-            assert_eq!(last.0, counter[counter.len() - 2].0, "{labels}: last raw value repeated");
-            assert_eq!(last.1, raw_at(last.0), "{labels}: true last raw value");
+            assert_eq!(last.0, counter[counter.len() - 2].0, "{labels:?}: last raw value repeated");
+            assert_eq!(last.1, raw_at(last.0), "{labels:?}: true last raw value");
             if !(non_negative || res == RESOLUTION_5M) {
                 continue;
             }
@@ -214,7 +196,7 @@ fn check_against_raw(raw: &BTreeMap<Labels, Vec<(i64, f64)>>, got: &Aggregates, 
             let totals = running_total(&samples[from..]);
             for &(t, v) in &counter[1..counter.len() - 1] {
                 let expected = totals[totals.partition_point(|p| p.0 <= t) - 1].1;
-                assert!(close(v, expected), "{labels}: counter window at {t}: {v} vs {expected}");
+                assert!(close(v, expected), "{labels:?}: counter window at {t}: {v} vs {expected}");
             }
         }
         if non_negative {
@@ -225,7 +207,7 @@ fn check_against_raw(raw: &BTreeMap<Labels, Vec<(i64, f64)>>, got: &Aggregates, 
             let (points, _) = apply_counter_resets(counters);
             assert!(!points.is_empty());
             for (t, v) in points {
-                assert!(close(v, total_at(t)), "{labels}: counter at {t}: {v} vs {}", total_at(t));
+                assert!(close(v, total_at(t)), "{labels:?}: counter at {t}: {v} vs {}", total_at(t));
             }
         }
     }
@@ -237,7 +219,7 @@ fn downsampled_promtool_blocks_hold_thanos_aggregates() {
     let dir = tempfile::tempdir().unwrap();
     let raw_dir = raw_block(dir.path());
     let raw_meta = BlockMeta::read_from_dir(&raw_dir).unwrap();
-    let raw = raw_series(&raw_dir);
+    let raw = raw_without_nan(&raw_dir);
     assert!(raw.len() >= 9, "generator series plus resets and gauge");
 
     let out = dir.path().join("out");
@@ -274,33 +256,24 @@ fn downsampled_promtool_blocks_hold_thanos_aggregates() {
     promtool_analyze(&out, &five);
 }
 
+/// A command's stdout then stderr, as text.
+fn output_text(output: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
 /// Uploads the blocks with `thanos-tools bucket upload` and runs `bucket verify` over them.
 fn verify_in_bucket(dir: &Path, blocks: &[&Path]) {
-    let bucket_dir = dir.join("bucket");
-    let config = dir.join("bucket.yml");
-    std::fs::write(&config, format!("type: FILESYSTEM\nconfig:\n  directory: {}\n", bucket_dir.display()))
-        .unwrap();
-    let tools = testkit::workspace_bin("thanos-tools");
-    for block in blocks {
-        let output = std::process::Command::new(&tools)
-            .args(["bucket", "upload"])
-            .arg(block)
-            .arg(format!("--objstore.config-file={}", config.display()))
-            .args(["--label", "cluster=\"test\""])
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "upload: {}", String::from_utf8_lossy(&output.stderr));
-    }
-    let output = std::process::Command::new(&tools)
+    let bucket = FilesystemBucket::create(dir);
+    bucket.upload(blocks, &[("cluster", "test")]);
+    let output = std::process::Command::new(testkit::workspace_bin("thanos-tools"))
         .args(["bucket", "verify"])
-        .arg(format!("--objstore.config-file={}", config.display()))
+        .arg(format!("--objstore.config-file={}", bucket.config_file.display()))
         .output()
         .unwrap();
-    let report =
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let report = output_text(&output);
     println!("bucket verify:\n{report}");
     assert!(output.status.success(), "bucket verify found issues:\n{report}");
-    assert_eq!(block_dirs(&bucket_dir).len(), blocks.len());
+    assert_eq!(block_dirs(&bucket.root).len(), blocks.len());
 }
 
 /// `promtool tsdb analyze` reads the 5m block's index; chunk encoding 0xFF is Thanos-only and
@@ -312,8 +285,7 @@ fn promtool_analyze(db: &Path, meta: &BlockMeta) {
         .arg(meta.ulid.to_string())
         .output()
         .unwrap();
-    let text =
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text = output_text(&output);
     println!("promtool tsdb analyze:\n{text}");
     assert!(output.status.success(), "promtool tsdb analyze failed:\n{text}");
     assert!(text.contains(&format!("Series: {}", meta.stats.num_series)), "{text}");
@@ -322,7 +294,6 @@ fn promtool_analyze(db: &Path, meta: &BlockMeta) {
     // the iterator's encoding error and prints nothing (exit 0). Printed for the record only.
     std::fs::create_dir_all(db.join("wal")).unwrap();
     let output = testkit::tool("promtool").args(["tsdb", "dump"]).arg(db).output().unwrap();
-    let text =
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text = output_text(&output);
     println!("promtool tsdb dump ({}): {text}", output.status);
 }

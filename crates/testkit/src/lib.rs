@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test support fails loudly")]
 
 pub mod blocks;
+pub mod downsample;
 pub mod http;
 pub mod process;
 pub mod prometheus;

@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use block::downsample::downsample_block;
 use testkit::blocks::{Generated, openmetrics, promtool_blocks};
+use testkit::downsample::{FilesystemBucket, close, raw_series};
 use testkit::http::{get_json, urlencode};
 use testkit::process::Process;
 use testkit::{free_port, workspace_bin};
-use tsdb_format::block::BlockReader;
+use tsdb_format::BlockMeta;
 use tsdb_format::meta::RESOLUTION_5M;
-use tsdb_format::{BlockMeta, Labels};
 
 const HOUR: i64 = 3_600_000;
 /// promtool cuts blocks at multiples of 54h (the largest 2h·3^n under 72h): B0 and B1.
@@ -48,15 +48,9 @@ fn key<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
 }
 
 fn raw_samples(dir: &Path) -> Raw {
-    let block = BlockReader::open(dir).unwrap();
-    block
-        .iter_series(i64::MIN, i64::MAX)
-        .unwrap()
-        .map(|s| {
-            let s = s.unwrap();
-            let labels: &Labels = &s.labels;
-            (key(labels.iter().map(|l| (l.name.as_str(), l.value.as_str()))), s.samples)
-        })
+    raw_series(dir)
+        .into_iter()
+        .map(|(labels, samples)| (key(labels.iter().map(|(n, v)| (n.as_str(), v.as_str()))), samples))
         .collect()
 }
 
@@ -91,30 +85,13 @@ fn start_stack() -> Stack {
     let five_dir = downsampled.join(five.ulid.to_string());
 
     // The bucket holds A only at 5m, R only raw.
-    let bucket_dir = dir.path().join("bucket");
-    let yaml = format!("type: FILESYSTEM\nconfig:\n  directory: {}\n", bucket_dir.display());
-    let bucket = objstore::bucket_from_config_yaml(&yaml).unwrap();
-    let labels = Labels::from_pairs([("cluster", "ds".to_string())]);
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-        for block_dir in [&five_dir, r_dir] {
-            block::upload_block(
-                bucket.as_ref(),
-                block_dir,
-                &labels,
-                block::source::COMPACTOR,
-                block::HashFunc::None,
-            )
-            .await
-            .unwrap();
-        }
-    });
-    let objstore_config = dir.path().join("bucket.yml");
-    std::fs::write(&objstore_config, &yaml).unwrap();
+    let bucket = FilesystemBucket::create(dir.path());
+    bucket.upload(&[&five_dir, r_dir], &[("cluster", "ds")]);
 
     let (store_http, store_grpc) = (free_port(), free_port());
     let mut command = Command::new(workspace_bin("thanos-store"));
     command
-        .arg(format!("--objstore.config-file={}", objstore_config.display()))
+        .arg(format!("--objstore.config-file={}", bucket.config_file.display()))
         .arg(format!("--data-dir={}", dir.path().join("store").display()))
         .arg(format!("--http-address=127.0.0.1:{store_http}"))
         .arg(format!("--grpc-address=127.0.0.1:{store_grpc}"));
@@ -223,10 +200,6 @@ fn in_range(samples: &[(i64, f64)], t: i64) -> &[(i64, f64)] {
     let from = samples.partition_point(|p| p.0 < t - 3_599_999);
     let to = samples.partition_point(|p| p.0 <= t);
     &samples[from..to]
-}
-
-fn close(a: f64, b: f64) -> bool {
-    a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
 }
 
 /// Checks an answer against `expected(series samples, t)` for every series of `raw` named `name`.

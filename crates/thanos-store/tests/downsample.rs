@@ -12,34 +12,12 @@ use block::downsample::downsample_block;
 use storeapi::pb::thanos::{self as pb, Aggr};
 use support::*;
 use testkit::blocks::{Generated, generate};
-use tsdb_format::block::BlockReader;
-use tsdb_format::chunkenc::{AGGR_ENCODING, AggrChunk, AggrType};
+use testkit::downsample::{FilesystemBucket, aggregate_chunks};
+use tsdb_format::chunkenc::AggrType;
 use tsdb_format::meta::{BlockMeta, RESOLUTION_5M};
 
 /// Samples up to a multiple of promtool's 54h block range, over 52.8h: one raw block ≥ 40h.
 const END: u64 = 1_704_304_800;
-
-/// Per series (labels without the external one), the five sub-chunks of each chunk.
-type Local = Vec<(Vec<(String, String)>, Vec<[Option<Vec<u8>>; 5]>)>;
-
-fn local_aggregates(dir: &std::path::Path) -> Local {
-    let block = BlockReader::open(dir).unwrap();
-    let mut out = Local::new();
-    for series_ref in block.series_refs().unwrap() {
-        let (labels, metas) = block.series(series_ref).unwrap();
-        let chunks = metas
-            .iter()
-            .map(|meta| {
-                let (encoding, data) = block.chunks().chunk(meta.chunk_ref).unwrap();
-                assert_eq!(encoding, AGGR_ENCODING);
-                let chunk = AggrChunk::new(data).unwrap();
-                AggrType::ALL.map(|a| chunk.get(a).map(|(_, bytes)| bytes.to_vec()))
-            })
-            .collect();
-        out.push((labels.iter().map(|l| (l.name.clone(), l.value.clone())).collect(), chunks));
-    }
-    out
-}
 
 /// The sub-chunk of `aggr` in a wire chunk.
 fn field(chunk: &pb::AggrChunk, aggr: AggrType) -> Option<&pb::Chunk> {
@@ -64,27 +42,13 @@ fn resolution_and_aggregates_select_blocks_and_fields() {
     let raw_meta = BlockMeta::read_from_dir(&raw_dirs[0]).unwrap();
     let five = downsample_block(&raw_dirs[0], dir.path(), RESOLUTION_5M).unwrap();
     let five_dir = dir.path().join(five.ulid.to_string());
-    let local = local_aggregates(&five_dir);
+    // Per series (labels without the external one), the five sub-chunks of each chunk.
+    let local = aggregate_chunks(&five_dir);
 
-    let bucket_root = dir.path().join("bucket");
-    let yaml = format!("type: FILESYSTEM\nconfig:\n  directory: {}\n", bucket_root.display());
-    let bucket = objstore::bucket_from_config_yaml(&yaml).unwrap();
-    let labels = tsdb_format::Labels::from_pairs([EXT_LABEL]);
-    block_on(async {
-        for block_dir in [&raw_dirs[0], &five_dir] {
-            block::upload_block(
-                bucket.as_ref(),
-                block_dir,
-                &labels,
-                block::source::COMPACTOR,
-                block::HashFunc::None,
-            )
-            .await
-            .unwrap();
-        }
-    });
+    let bucket = FilesystemBucket::create(dir.path());
+    bucket.upload(&[&raw_dirs[0], &five_dir], &[EXT_LABEL]);
     let data_dir = dir.path().join("store");
-    let mut store = StoreProcess::start(&yaml, &data_dir, &[]);
+    let mut store = StoreProcess::start(&bucket.yaml, &data_dir, &[]);
     store.wait_ready(Duration::from_secs(60));
     assert_eq!(store.metric("thanos_bucket_store_blocks_loaded"), 2.0);
 
@@ -133,7 +97,8 @@ fn resolution_and_aggregates_select_blocks_and_fields() {
                     .collect();
                 assert_eq!(&got_labels, labels);
                 assert_eq!(got.chunks.len(), chunks.len(), "{labels:?}");
-                for (wire, parts) in got.chunks.iter().zip(chunks) {
+                for (wire, local_chunk) in got.chunks.iter().zip(chunks) {
+                    let parts = &local_chunk.parts;
                     assert!(wire.raw.is_none());
                     for aggr in AggrType::ALL {
                         match field(wire, aggr) {
