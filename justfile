@@ -21,6 +21,7 @@ bench:
     cargo bench -p thanos-tools --bench vs_promtool
     cargo bench -p promql --bench range_query
     cargo test -p thanos-query --release --test bench_vs_prometheus -- --ignored --nocapture
+    cargo test -p thanos-sidecar --release --test bench_vs_prometheus -- --ignored --nocapture
 
 # Release build of every binary.
 build:

@@ -9,6 +9,7 @@
 
 mod config;
 mod metadata;
+mod ordering;
 mod promclient;
 mod service;
 mod shard;

@@ -4,10 +4,11 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use runtime::Readiness;
 use storeapi::grpc::component;
 use storeapi::labels;
+use storeapi::merge::SeriesStream;
 use storeapi::pb::thanos::info::info_server::Info;
 use storeapi::pb::thanos::info::{self as infopb, StoreInfo, TsdbInfo};
 use storeapi::pb::thanos::store_server::Store;
@@ -69,19 +70,14 @@ impl SidecarService {
 }
 
 /// The series as response frames: one `Series` each, or `SeriesBatch`es of `batch_size`.
-fn frames(series: Vec<pb::Series>, batch_size: i64) -> Vec<Result<pb::SeriesResponse, Status>> {
-    let frame = |result| Ok(pb::SeriesResponse { result: Some(result) });
+fn frames(series: SeriesStream, batch_size: i64) -> SeriesFrames {
+    let frame = |result| pb::SeriesResponse { result: Some(result) };
     match usize::try_from(batch_size) {
-        Ok(size) if size > 1 => {
-            let mut out = Vec::with_capacity(series.len() / size + 1);
-            let mut rest = series.into_iter().peekable();
-            while rest.peek().is_some() {
-                let batch: Vec<pb::Series> = rest.by_ref().take(size).collect();
-                out.push(frame(series_response::Result::Batch(pb::SeriesBatch { series: batch })));
-            }
-            out
-        }
-        _ => series.into_iter().map(|s| frame(series_response::Result::Series(s))).collect(),
+        Ok(size) if size > 1 => Box::pin(series.chunks(size).map(move |items| {
+            let batch = items.into_iter().collect::<Result<Vec<pb::Series>, Status>>()?;
+            Ok(frame(series_response::Result::Batch(pb::SeriesBatch { series: batch })))
+        })),
+        _ => Box::pin(series.map(move |s| Ok(frame(series_response::Result::Series(s?))))),
     }
 }
 
@@ -101,7 +97,7 @@ impl Store for SidecarService {
         let request = request.into_inner();
         let batch_size = request.response_batch_size;
         let series = self.store.series(request).await?;
-        Ok(Response::new(Box::pin(futures::stream::iter(frames(series, batch_size)))))
+        Ok(Response::new(frames(series, batch_size)))
     }
 
     async fn label_names(
@@ -142,11 +138,12 @@ mod tests {
         pb::Series { labels: pb_from_pairs([("i", n.to_string())]), chunks: Vec::new() }
     }
 
-    #[test]
-    fn batches_when_asked() {
-        let single = frames((0..5).map(named).collect(), 0);
+    #[tokio::test]
+    async fn batches_when_asked() {
+        let input = |n: usize| -> SeriesStream { Box::pin(futures::stream::iter((0..n).map(named).map(Ok))) };
+        let single: Vec<_> = frames(input(5), 0).collect().await;
         assert_eq!(single.len(), 5);
-        let batched = frames((0..5).map(named).collect(), 2);
+        let batched: Vec<_> = frames(input(5), 2).collect().await;
         let sizes: Vec<usize> = batched
             .iter()
             .map(|f| match f.as_ref().expect("ok").result.as_ref() {
@@ -155,6 +152,6 @@ mod tests {
             })
             .collect();
         assert_eq!(sizes, [2, 2, 1]);
-        assert!(frames(Vec::new(), 10).is_empty());
+        assert!(frames(input(0), 10).collect::<Vec<_>>().await.is_empty());
     }
 }

@@ -4,20 +4,23 @@
 //! (re-encoded); `skip_chunks` asks `/api/v1/series` instead. Matchers on external-label names
 //! are checked here against the external labels and dropped before asking Prometheus; external
 //! labels then go onto every series (winning on a clash), `without_replica_labels` come off, and
-//! the result is sorted by labels, as adding and removing labels can change the order.
+//! the series are put in label order, which adding and removing labels can change
+//! ([`crate::ordering`]).
 
 use std::sync::Arc;
 
+use storeapi::Matcher;
 use storeapi::labels;
 use storeapi::matchers::{from_pb_all, matches_external_labels};
+use storeapi::merge::SeriesStream;
 use storeapi::pb::prometheus as prom;
 use storeapi::pb::thanos as pb;
-use storeapi::remote_read::{RemoteReadClient, RemoteReadError, matcher_to_prom};
-use storeapi::{Matcher, chunk};
+use storeapi::remote_read::{RemoteReadClient, RemoteReadError, ResponseKind, SeriesReader, matcher_to_prom};
 use tonic::Status;
 use tsdb_format::Labels;
 
 use crate::metadata::PromMetadata;
+use crate::ordering::{self, SeriesOrderer};
 use crate::promclient::PromClient;
 use crate::shard::ShardMatcher;
 
@@ -28,6 +31,9 @@ pub(crate) const RECEIVED_FRAMES_BUCKETS: [f64; 5] = [10.0, 100.0, 1_000.0, 10_0
 
 /// Prometheus from which label calls accept `match[]` (caa173d2, v2.24.0).
 const LABEL_MATCHERS_SINCE: (u64, u64, u64) = (2, 24, 0);
+
+/// Series waiting between the remote-read reader and the gRPC stream.
+const SERIES_BUFFER: usize = 64;
 
 /// Series, label names and label values of one Prometheus, with its external labels.
 #[derive(Debug)]
@@ -62,10 +68,11 @@ impl PrometheusStore {
         Ok((external, remaining))
     }
 
-    /// Every series of the request, sorted by labels, chunks of one series joined.
-    pub(crate) async fn series(&self, mut request: pb::SeriesRequest) -> Result<Vec<pb::Series>, Status> {
+    /// Every series of the request, sorted by labels, chunks of one series joined, as a
+    /// stream: series go out while Prometheus still sends (see [`crate::ordering`]).
+    pub(crate) async fn series(&self, mut request: pb::SeriesRequest) -> Result<SeriesStream, Status> {
         let (external, remaining) = self.split_matchers(&request.matchers)?;
-        let Some(matchers) = remaining else { return Ok(Vec::new()) };
+        let Some(matchers) = remaining else { return Ok(Box::pin(futures::stream::empty())) };
         if matchers.is_empty() {
             return Err(Status::invalid_argument("no matchers specified (excluding external labels)"));
         }
@@ -73,15 +80,15 @@ impl PrometheusStore {
         let (available_min, _) = self.metadata.timestamps();
         request.min_time = request.min_time.max(available_min);
         let shard = ShardMatcher::new(request.shard_info.as_ref());
-        let mut series = if request.skip_chunks {
-            self.series_labels_only(&request, &matchers, &external).await?
-        } else {
-            self.series_with_chunks(&request, &matchers, &external).await?
-        };
-        if let Some(shard) = &shard {
-            series.retain(|s| shard.matches(&s.labels));
+        if request.skip_chunks {
+            let mut series = self.series_labels_only(&request, &matchers, &external).await?;
+            if let Some(shard) = &shard {
+                series.retain(|s| shard.matches(&s.labels));
+            }
+            let sorted = ordering::sort_and_join(series).into_iter().map(Ok);
+            return Ok(Box::pin(futures::stream::iter(sorted)));
         }
-        Ok(sort_and_join(series))
+        self.series_with_chunks(request, &matchers, &external, shard).await
     }
 
     async fn series_labels_only(
@@ -108,35 +115,36 @@ impl PrometheusStore {
 
     async fn series_with_chunks(
         &self,
-        request: &pb::SeriesRequest,
+        request: pb::SeriesRequest,
         matchers: &[Matcher],
         external: &Labels,
-    ) -> Result<Vec<pb::Series>, Status> {
+        shard: Option<ShardMatcher>,
+    ) -> Result<SeriesStream, Status> {
         let query = prom::Query {
             start_timestamp_ms: request.min_time,
             end_timestamp_ms: request.max_time,
             matchers: matchers.iter().map(|m| matcher_to_prom(&m.to_pb())).collect(),
             hints: None,
         };
-        let mut reader = self.remote_read.read(query, &self.accepted).await.map_err(remote_read_status)?;
-        let external = labels::to_pb(external);
-        let mut out = Vec::new();
-        while let Some(mut series) = reader.next_series().await.map_err(remote_read_status)? {
-            // Prometheus merged its external labels with local ones winning; Thanos' win.
-            series.labels =
-                labels::without(labels::extend_pb(series.labels, &external), &request.without_replica_labels);
-            out.push(series);
-        }
-        if reader.kind() == storeapi::remote_read::ResponseKind::StreamedChunks {
-            metrics::histogram!(RECEIVED_FRAMES).record(reader.frames() as f64);
-        }
-        tracing::debug!(
-            series = out.len(),
-            frames = reader.frames(),
-            bytes = reader.bytes_read(),
-            "handled remote read"
+        // Streaming is safe when no series carries a label named like an external or replica
+        // label; Prometheus' label names (cheap: no series are read) tell, asked alongside.
+        let (names, reader) = tokio::join!(
+            self.client.label_names(&[], request.min_time, request.max_time, 0),
+            self.remote_read.read(query, &self.accepted)
         );
-        Ok(out)
+        let reader = reader.map_err(remote_read_status)?;
+        let clashes = |name: &String| external.has(name) || request.without_replica_labels.contains(name);
+        let streaming = match names {
+            Ok(names) => !names.iter().any(clashes),
+            Err(error) => {
+                tracing::debug!(err = %error, "label names unknown, sorting series at the end");
+                false
+            }
+        };
+        let orderer = SeriesOrderer::new(labels::to_pb(external), request.without_replica_labels, streaming);
+        let (sender, receiver) = tokio::sync::mpsc::channel(SERIES_BUFFER);
+        tokio::spawn(pump(reader, orderer, shard, sender));
+        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver)))
     }
 
     /// Label names of matching series in `[start, end]`, with the external label names.
@@ -210,6 +218,62 @@ impl PrometheusStore {
     }
 }
 
+/// Reads Prometheus' series, orders them and sends them to the gRPC stream until either side
+/// ends; a closed receiver (the client went away) stops the read.
+async fn pump(
+    mut reader: SeriesReader,
+    mut orderer: SeriesOrderer,
+    shard: Option<ShardMatcher>,
+    sender: tokio::sync::mpsc::Sender<Result<pb::Series, Status>>,
+) {
+    let send_all = |ready: Vec<pb::Series>| {
+        let sender = sender.clone();
+        let kept: Vec<pb::Series> =
+            ready.into_iter().filter(|s| shard.as_ref().is_none_or(|m| m.matches(&s.labels))).collect();
+        async move {
+            for series in kept {
+                sender.send(Ok(series)).await.map_err(|_| ())?;
+            }
+            Ok::<(), ()>(())
+        }
+    };
+    let mut sent = 0usize;
+    loop {
+        let ready = match reader.next_series().await {
+            Ok(Some(series)) => match orderer.push(series) {
+                Ok(ready) => ready,
+                Err(error) => {
+                    let _ = sender.send(Err(Status::internal(error.to_string()))).await;
+                    return;
+                }
+            },
+            Ok(None) => break,
+            Err(error) => {
+                let _ = sender.send(Err(remote_read_status(error))).await;
+                return;
+            }
+        };
+        sent += ready.len();
+        if send_all(ready).await.is_err() {
+            return;
+        }
+    }
+    let rest = orderer.flush();
+    sent += rest.len();
+    if send_all(rest).await.is_err() {
+        return;
+    }
+    if reader.kind() == ResponseKind::StreamedChunks {
+        metrics::histogram!(RECEIVED_FRAMES).record(reader.frames() as f64);
+    }
+    tracing::debug!(
+        series = sent,
+        frames = reader.frames(),
+        bytes = reader.bytes_read(),
+        "handled remote read"
+    );
+}
+
 /// `major.minor.patch` of a Prometheus version such as `2.42.0+ds` or `2.42.0-rc.1`.
 fn parse_version(version: &str) -> Option<(u64, u64, u64)> {
     let core = version.split(['+', '-']).next()?;
@@ -228,79 +292,9 @@ fn remote_read_status(error: RemoteReadError) -> Status {
     Status::new(code, format!("query Prometheus: {error}"))
 }
 
-/// Sorts series by labels and joins equal neighbours (a series split across frames, or series
-/// that became equal when an external label replaced a local one).
-fn sort_and_join(mut series: Vec<pb::Series>) -> Vec<pb::Series> {
-    if !series.windows(2).all(|w| labels::compare(&w[0].labels, &w[1].labels).is_le()) {
-        series.sort_by(|a, b| labels::compare(&a.labels, &b.labels));
-    }
-    let mut joined: Vec<pb::Series> = Vec::with_capacity(series.len());
-    let mut needs_chunk_sort = Vec::new();
-    for s in series {
-        match joined.last_mut() {
-            Some(last) if last.labels == s.labels => {
-                last.chunks.extend(s.chunks);
-                needs_chunk_sort.push(joined.len() - 1);
-            }
-            _ => joined.push(s),
-        }
-    }
-    needs_chunk_sort.dedup();
-    for index in needs_chunk_sort {
-        if let Some(s) = joined.get_mut(index) {
-            chunk::sort_and_dedup(&mut s.chunks);
-        }
-    }
-    joined
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
-    use storeapi::labels::pb_from_pairs;
-
-    fn series(pairs: &[(&str, &str)], chunk_times: &[i64]) -> pb::Series {
-        let chunks = chunk_times
-            .iter()
-            .map(|&t| {
-                chunk::raw_aggr_chunk(
-                    t,
-                    t + 9,
-                    tsdb_format::chunkenc::Encoding::Xor,
-                    Bytes::from(vec![t as u8]),
-                )
-                .expect("xor")
-            })
-            .collect();
-        pb::Series { labels: pb_from_pairs(pairs.iter().copied()), chunks }
-    }
-
-    #[test]
-    fn external_labels_can_reorder_series_so_they_are_resorted() {
-        // Sorted by Prometheus' own labels: {a=1} < {a=1,b=0}; with c=5 added the order flips.
-        let external = pb_from_pairs([("c", "5")]);
-        let input = [series(&[("a", "1")], &[0]), series(&[("a", "1"), ("b", "0")], &[0])];
-        let extended: Vec<pb::Series> = input
-            .into_iter()
-            .map(|s| pb::Series { labels: labels::extend_pb(s.labels, &external), chunks: s.chunks })
-            .collect();
-        let sorted = sort_and_join(extended);
-        assert_eq!(sorted[0].labels, pb_from_pairs([("a", "1"), ("b", "0"), ("c", "5")]));
-        assert_eq!(sorted[1].labels, pb_from_pairs([("a", "1"), ("c", "5")]));
-    }
-
-    #[test]
-    fn equal_label_sets_are_joined_with_sorted_chunks() {
-        let joined = sort_and_join(vec![
-            series(&[("a", "1")], &[20]),
-            series(&[("a", "2")], &[0]),
-            series(&[("a", "1")], &[0, 20]),
-        ]);
-        assert_eq!(joined.len(), 2);
-        let times: Vec<i64> = joined[0].chunks.iter().map(|c| c.min_time).collect();
-        assert_eq!(times, [0, 20], "duplicate chunk removed, sorted");
-    }
 
     #[test]
     fn versions_with_suffixes() {

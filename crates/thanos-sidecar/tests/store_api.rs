@@ -8,6 +8,7 @@ use storeapi::pb::prometheus as prom;
 use storeapi::pb::thanos as pb;
 use storeapi::remote_read::{RemoteReadClient, ResponseKind};
 use support::*;
+use testkit::prometheus::{Prometheus, PrometheusConfig};
 
 const EQ: i32 = 0;
 const NEQ: i32 = 1;
@@ -364,5 +365,91 @@ fn remote_read_samples_and_streamed_agree() {
         // A garbage request is refused by Prometheus with its message.
         let bad = reqwest::Client::new().post(client.url()).body("garbage").send().await.expect("answer");
         assert_eq!(bad.status().as_u16(), 400);
+    });
+}
+
+/// Series that clash with or reorder around the external labels, in two blocks a day apart:
+/// `clash_metric` has a local `cluster` label (so label order cannot be trusted and the sidecar
+/// sorts at the end), `flip_metric{a="1"}` and `flip_metric{a="1",b="0"}` swap places once
+/// `cluster` and `replica` are added (the streaming path holds them back and sorts them).
+#[test]
+fn external_labels_win_and_series_order_holds() {
+    const T1: i64 = 1_704_200_000;
+    const T2: i64 = T1 + 86_400;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("clash.om");
+    let text = format!(
+        "# TYPE clash_metric gauge\n\
+         clash_metric{{cluster=\"local\",instance=\"a\"}} 1 {T1}\n\
+         clash_metric{{cluster=\"local\",instance=\"a\"}} 2 {}\n\
+         clash_metric{{instance=\"a\"}} 5 {T1}\n\
+         clash_metric{{instance=\"a\"}} 6 {}\n\
+         # TYPE flip_metric gauge\n\
+         flip_metric{{a=\"1\"}} 1 {T2}\n\
+         flip_metric{{a=\"1\",b=\"0\"}} 2 {T2}\n\
+         flip_metric{{a=\"2\"}} 3 {T2}\n\
+         # EOF\n",
+        T1 + 30,
+        T1 + 60
+    );
+    std::fs::write(&input, text).expect("write openmetrics");
+    let blocks = testkit::blocks::promtool_blocks(&input, &dir.path().join("blocks"), &[]);
+    assert_eq!(blocks.len(), 2, "one block per day");
+    let prometheus = Prometheus::start(PrometheusConfig {
+        config_yaml: config_with_external_labels(),
+        seed_blocks: blocks,
+        ..Default::default()
+    });
+    let sidecar = Sidecar::start(&prometheus.url(), &[]);
+    block_on(async {
+        let mut client = sidecar.store().await;
+        let clash = series(
+            &mut client,
+            request(&[(EQ, "__name__", "clash_metric")], T1 * 1000 - 1000, T1 * 1000 + 120_000),
+        )
+        .await
+        .expect("series");
+        assert_eq!(clash.len(), 1, "both series become one once the external cluster label wins: {clash:?}");
+        let expected = storeapi::labels::pb_from_pairs([
+            ("__name__", "clash_metric"),
+            ("cluster", "test"),
+            ("instance", "a"),
+            ("replica", "0"),
+        ]);
+        assert_eq!(clash[0].labels, expected);
+        let mut samples = decode(&clash, i64::MIN, i64::MAX).into_values().next().expect("samples");
+        samples.sort();
+        let want: Vec<(i64, u64)> = [(T1, 1.0), (T1, 5.0), (T1 + 30, 2.0), (T1 + 60, 6.0)]
+            .iter()
+            .map(|(t, v)| (t * 1000, float_bits(*v)))
+            .collect();
+        let mut want = want;
+        want.sort();
+        assert_eq!(samples, want);
+
+        let flip = series(
+            &mut client,
+            request(&[(EQ, "__name__", "flip_metric")], T2 * 1000 - 1000, T2 * 1000 + 1000),
+        )
+        .await
+        .expect("series");
+        let keys: Vec<String> = decode(&flip, i64::MIN, i64::MAX).into_keys().collect();
+        assert_eq!(
+            keys,
+            [
+                r#"{__name__="flip_metric", a="1", b="0"}"#,
+                r#"{__name__="flip_metric", a="1"}"#,
+                r#"{__name__="flip_metric", a="2"}"#
+            ]
+        );
+        // decode() checked that the stream itself came in this (label) order.
+
+        // Removing a local label (instance) as a replica label joins series; still sorted.
+        let mut without = request(&[(EQ, "__name__", "clash_metric")], T1 * 1000 - 1000, T1 * 1000 + 120_000);
+        without.without_replica_labels = vec!["instance".into()];
+        let joined = series(&mut client, without).await.expect("series");
+        assert_eq!(joined.len(), 1);
+        assert_eq!(joined[0].chunks.len(), 2);
+        assert!(storeapi::labels::get(&joined[0].labels, "instance").is_none());
     });
 }
