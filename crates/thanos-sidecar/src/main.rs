@@ -17,7 +17,6 @@ mod store;
 mod upload;
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use anyhow::Context;
 use block::{HashFunc, Shipper, ShipperConfig, ThanosTime};
@@ -76,7 +75,7 @@ async fn run(config: SidecarConfig) -> anyhow::Result<()> {
     let http_client = reqwest::Client::builder().build().context("HTTP client")?;
     let client = PromClient::new(http_client.clone(), &config.prometheus_url, USER_AGENT);
     let remote_read = RemoteReadClient::new(http_client, &config.prometheus_url, USER_AGENT);
-    let metadata = Arc::new(PromMetadata::new(min_time.prometheus_timestamp(SystemTime::now())));
+    let metadata = Arc::new(PromMetadata::new(min_time));
 
     let http =
         HttpServer::bind(config.common.http_address, config.common.http_grace_period.as_duration()).await?;

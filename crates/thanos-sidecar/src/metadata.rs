@@ -9,9 +9,10 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, bail};
+use block::ThanosTime;
 use runtime::Readiness;
 use runtime::shutdown::CancellationToken;
 use tsdb_format::Labels;
@@ -24,8 +25,8 @@ pub(crate) const PROMETHEUS_UP: &str = "thanos_sidecar_prometheus_up";
 /// Labels and time range of the Prometheus, shared by the StoreAPI, Info and the shipper.
 #[derive(Debug)]
 pub(crate) struct PromMetadata {
-    /// `--min-time` as a Prometheus timestamp: nothing older is served.
-    limit_min_time: i64,
+    /// `--min-time`: nothing older is served. A relative time (`-2h`) moves with the clock.
+    limit_min_time: ThanosTime,
     state: RwLock<State>,
 }
 
@@ -39,10 +40,10 @@ struct State {
 
 impl PromMetadata {
     /// Nothing known yet; the served range starts at `limit_min_time`.
-    pub(crate) fn new(limit_min_time: i64) -> Self {
+    pub(crate) fn new(limit_min_time: ThanosTime) -> Self {
         let state = State {
             labels: Labels::default(),
-            min_time: limit_min_time,
+            min_time: limit_min_time.prometheus_timestamp(SystemTime::now()),
             version: String::new(),
             loaded: false,
         };
@@ -78,7 +79,8 @@ impl PromMetadata {
     }
 
     fn set_timestamp(&self, lowest: i64) {
-        self.write().min_time = lowest.max(self.limit_min_time);
+        let limit = self.limit_min_time.prometheus_timestamp(SystemTime::now());
+        self.write().min_time = lowest.max(limit);
     }
 
     fn set_labels(&self, labels: Labels) {
@@ -328,7 +330,7 @@ mod tests {
 
     #[test]
     fn min_time_never_below_the_limit() {
-        let metadata = PromMetadata::new(1000);
+        let metadata = PromMetadata::new("1970-01-01T00:00:01Z".parse().expect("RFC 3339"));
         assert_eq!(metadata.timestamps(), (1000, i64::MAX));
         metadata.set_timestamp(i64::MIN);
         assert_eq!(metadata.timestamps().0, 1000);

@@ -169,8 +169,13 @@ fn uploads_need_equal_block_durations() {
         fixture().metas.len(),
         sidecar.process.log_text()
     );
-    let state = std::fs::read_to_string(fine.data_dir.join("thanos.shipper.json")).expect("shipper state");
-    assert!(fixture().metas.iter().all(|m| state.contains(&m.ulid.to_string())), "{state}");
+    // The pass records them in the state file once it completes.
+    let state_file = fine.data_dir.join("thanos.shipper.json");
+    let recorded = || {
+        let state = std::fs::read_to_string(&state_file).unwrap_or_default();
+        fixture().metas.iter().all(|m| state.contains(&m.ulid.to_string()))
+    };
+    assert!(eventually(Duration::from_secs(10), recorded), "every block in {}", state_file.display());
     assert!(
         sidecar.process.terminate(Duration::from_secs(20)),
         "clean exit:\n{}",

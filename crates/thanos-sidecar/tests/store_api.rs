@@ -150,6 +150,39 @@ fn series_contract_details() {
         let names: Vec<_> = answer.iter().map(|s| s.labels.clone()).collect();
         assert_eq!(names, single.iter().map(|s| s.labels.clone()).collect::<Vec<_>>());
         assert!(answer.iter().all(|s| s.chunks.is_empty()));
+        let selector = urlencode(r#"{__name__=~"demo_.*"}"#);
+        let json = prometheus.get_json(&format!(
+            "/api/v1/series?match[]={selector}&start={}&end={}",
+            first / 1000,
+            last / 1000
+        ));
+        let mut from_prometheus: Vec<String> = json["data"]
+            .as_array()
+            .expect("series list")
+            .iter()
+            .map(|m| {
+                labels_string(
+                    m.as_object()
+                        .expect("labels")
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str().expect("value"))),
+                )
+            })
+            .collect();
+        from_prometheus.sort();
+        let mut ours: Vec<String> = answer
+            .iter()
+            .map(|s| {
+                labels_string(
+                    s.labels
+                        .iter()
+                        .filter(|l| !EXTERNAL.iter().any(|(n, _)| *n == l.name))
+                        .map(|l| (l.name.as_str(), l.value.as_str())),
+                )
+            })
+            .collect();
+        ours.sort();
+        assert_eq!(ours, from_prometheus, "skip_chunks equals Prometheus' series API");
 
         // A range before the lowest timestamp is raised to it: nothing older exists anyway.
         let early =
