@@ -9,6 +9,8 @@
 
 use std::sync::Arc;
 
+use futures::StreamExt;
+
 use storeapi::Matcher;
 use storeapi::labels;
 use storeapi::matchers::{from_pb_all, matches_external_labels};
@@ -32,8 +34,10 @@ pub(crate) const RECEIVED_FRAMES_BUCKETS: [f64; 5] = [10.0, 100.0, 1_000.0, 10_0
 /// Prometheus from which label calls accept `match[]` (caa173d2, v2.24.0).
 const LABEL_MATCHERS_SINCE: (u64, u64, u64) = (2, 24, 0);
 
-/// Series waiting between the remote-read reader and the gRPC stream.
-const SERIES_BUFFER: usize = 64;
+/// Batches of series waiting between the remote-read reader and the gRPC stream.
+const SERIES_BUFFER: usize = 8;
+/// Series handed to the gRPC stream at once.
+const SEND_BATCH: usize = 32;
 
 /// Series, label names and label values of one Prometheus, with its external labels.
 #[derive(Debug)]
@@ -144,7 +148,14 @@ impl PrometheusStore {
         let orderer = SeriesOrderer::new(labels::to_pb(external), request.without_replica_labels, streaming);
         let (sender, receiver) = tokio::sync::mpsc::channel(SERIES_BUFFER);
         tokio::spawn(pump(reader, orderer, shard, sender));
-        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver)))
+        let batches = tokio_stream::wrappers::ReceiverStream::new(receiver);
+        Ok(Box::pin(batches.flat_map(|batch| {
+            let items: Vec<Result<pb::Series, Status>> = match batch {
+                Ok(series) => series.into_iter().map(Ok).collect(),
+                Err(status) => vec![Err(status)],
+            };
+            futures::stream::iter(items)
+        })))
     }
 
     /// Label names of matching series in `[start, end]`, with the external label names.
@@ -218,50 +229,43 @@ impl PrometheusStore {
     }
 }
 
-/// Reads Prometheus' series, orders them and sends them to the gRPC stream until either side
-/// ends; a closed receiver (the client went away) stops the read.
+/// Reads Prometheus' series, orders them and sends them to the gRPC stream in batches (one
+/// hand-over between tasks per batch, not per series) until either side ends; a closed
+/// receiver (the client went away) stops the read.
 async fn pump(
     mut reader: SeriesReader,
     mut orderer: SeriesOrderer,
     shard: Option<ShardMatcher>,
-    sender: tokio::sync::mpsc::Sender<Result<pb::Series, Status>>,
+    sender: tokio::sync::mpsc::Sender<Result<Vec<pb::Series>, Status>>,
 ) {
-    let send_all = |ready: Vec<pb::Series>| {
-        let sender = sender.clone();
-        let kept: Vec<pb::Series> =
-            ready.into_iter().filter(|s| shard.as_ref().is_none_or(|m| m.matches(&s.labels))).collect();
-        async move {
-            for series in kept {
-                sender.send(Ok(series)).await.map_err(|_| ())?;
-            }
-            Ok::<(), ()>(())
-        }
-    };
+    let mut batch: Vec<pb::Series> = Vec::with_capacity(SEND_BATCH);
     let mut sent = 0usize;
     loop {
-        let ready = match reader.next_series().await {
+        let (ready, end) = match reader.next_series().await {
             Ok(Some(series)) => match orderer.push(series) {
-                Ok(ready) => ready,
+                Ok(ready) => (ready, false),
                 Err(error) => {
                     let _ = sender.send(Err(Status::internal(error.to_string()))).await;
                     return;
                 }
             },
-            Ok(None) => break,
+            Ok(None) => (orderer.flush(), true),
             Err(error) => {
                 let _ = sender.send(Err(remote_read_status(error))).await;
                 return;
             }
         };
-        sent += ready.len();
-        if send_all(ready).await.is_err() {
-            return;
+        batch.extend(ready.into_iter().filter(|s| shard.as_ref().is_none_or(|m| m.matches(&s.labels))));
+        if batch.len() >= SEND_BATCH || (end && !batch.is_empty()) {
+            sent += batch.len();
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(SEND_BATCH));
+            if sender.send(Ok(full)).await.is_err() {
+                return;
+            }
         }
-    }
-    let rest = orderer.flush();
-    sent += rest.len();
-    if send_all(rest).await.is_err() {
-        return;
+        if end {
+            break;
+        }
     }
     if reader.kind() == ResponseKind::StreamedChunks {
         metrics::histogram!(RECEIVED_FRAMES).record(reader.frames() as f64);
