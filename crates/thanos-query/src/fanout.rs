@@ -345,7 +345,8 @@ impl Fanout {
         end: i64,
     ) -> Result<Vec<Labels>, FanoutError> {
         let series = self.series(matchers, start, end, true, None).await?;
-        let mut out: Vec<Labels> = series.iter().map(|s| storeapi::labels::from_pb(&s.labels)).collect();
+        let mut out: Vec<Labels> =
+            series.into_iter().map(|s| storeapi::labels::from_pb_owned(s.labels)).collect();
         if self.options.dedup && !self.options.replica_labels.is_empty() {
             out = out.into_iter().map(|l| l.without(&self.options.replica_labels)).collect();
             out.sort();

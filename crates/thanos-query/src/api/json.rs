@@ -49,6 +49,13 @@ pub(crate) fn write_timestamp(out: &mut String, t_ms: i64) {
 
 /// A JSON string literal.
 pub(crate) fn write_str(out: &mut String, s: &str) {
+    // Most label names and values need no escaping: copy them as they are.
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     match serde_json::to_string(s) {
         Ok(quoted) => out.push_str(&quoted),
         Err(_) => out.push_str("\"\""),

@@ -17,6 +17,7 @@ use bytes::Bytes;
 use objstore::Bucket;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::OnceCell;
+use tsdb_format::Labels;
 use tsdb_format::chunkenc::Encoding;
 use tsdb_format::chunks::ChunkRef;
 use tsdb_format::encoding::{Decbuf, crc32c};
@@ -25,7 +26,6 @@ use tsdb_format::index_header::{
     INDEX_HEADER_FILENAME, IndexHeaderReader, IndexLayout, decode_postings_range, head_ranges,
 };
 use tsdb_format::meta::BlockMeta;
-use tsdb_format::{Label, Labels};
 use ulid::Ulid;
 
 use super::cache::IndexCache;
@@ -238,7 +238,7 @@ impl BucketBlock {
         let header = self.header().await?;
         let v1 = header.index_version() == FORMAT_V1;
         let offset_of = |r: SeriesRef| if v1 { r.0 } else { r.0 * 16 };
-        let mut bodies: Vec<Option<Bytes>> = refs.iter().map(|r| self.cache.series(id, r.0)).collect();
+        let mut bodies: Vec<Option<Bytes>> = self.cache.series_many(id, refs.iter().map(|r| r.0));
         stats.series_touched += refs.len() as u64;
         let missing: Vec<usize> = (0..refs.len()).filter(|&i| bodies[i].is_none()).collect();
         if missing.is_empty() {
@@ -285,17 +285,20 @@ impl BucketBlock {
         Ok(bodies.into_iter().flatten().collect())
     }
 
-    /// The labels of a series from its symbol references.
+    /// The wire labels of a series from its symbol references, in the index's (sorted) order,
+    /// with room for `spare` more (the external labels): built once, without copies, since this
+    /// runs for every series of every block a query touches.
     pub(crate) fn resolve_labels(
         &self,
         header: &IndexHeaderReader,
         refs: &[(u32, u32)],
-    ) -> anyhow::Result<Labels> {
-        let mut labels = Vec::with_capacity(refs.len());
+        spare: usize,
+    ) -> anyhow::Result<Vec<storeapi::pb::thanos::Label>> {
+        let mut labels = Vec::with_capacity(refs.len() + spare);
         for &(name, value) in refs {
-            labels.push(Label::new(header.lookup_symbol(name)?, header.lookup_symbol(value)?));
+            labels.push(storeapi::labels::label(header.lookup_symbol(name)?, header.lookup_symbol(value)?));
         }
-        Ok(Labels::new(labels))
+        Ok(labels)
     }
 
     /// Reads the chunks of `refs` with coalesced ranged reads of the segment files.

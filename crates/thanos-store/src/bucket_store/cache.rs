@@ -93,16 +93,28 @@ impl IndexCache {
         }
     }
 
-    /// A cached series entry body.
-    pub(crate) fn series(&self, block: Ulid, series_ref: u64) -> Option<Bytes> {
-        let cache = self.cache.as_ref()?;
-        metrics::counter!(REQUESTS_TOTAL, "item_type" => "Series").increment(1);
-        let hit = cache.get(&Key::Series(block, series_ref))?;
-        metrics::counter!(HITS_TOTAL, "item_type" => "Series").increment(1);
-        match hit {
-            Value::Series(bytes) => Some(bytes),
-            Value::Postings(_) => None,
-        }
+    /// The cached series entry bodies of `refs`, in order (`None` = not cached). The request
+    /// and hit counters move once per call: a metrics lookup per series costs more than the
+    /// cache lookup itself.
+    pub(crate) fn series_many(
+        &self,
+        block: Ulid,
+        refs: impl ExactSizeIterator<Item = u64>,
+    ) -> Vec<Option<Bytes>> {
+        let Some(cache) = self.cache.as_ref() else {
+            return refs.map(|_| None).collect();
+        };
+        let requested = refs.len() as u64;
+        let found: Vec<Option<Bytes>> = refs
+            .map(|series_ref| match cache.get(&Key::Series(block, series_ref)) {
+                Some(Value::Series(bytes)) => Some(bytes),
+                _ => None,
+            })
+            .collect();
+        let hits = found.iter().filter(|b| b.is_some()).count() as u64;
+        metrics::counter!(REQUESTS_TOTAL, "item_type" => "Series").increment(requested);
+        metrics::counter!(HITS_TOTAL, "item_type" => "Series").increment(hits);
+        found
     }
 
     /// Caches a series entry body (copied, so it does not pin a larger read buffer).

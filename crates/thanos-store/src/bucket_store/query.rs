@@ -113,8 +113,8 @@ pub(crate) async fn block_series(
             if !decoded.has_chunks_in_range {
                 continue;
             }
-            let labels = block.resolve_labels(&header, &decoded.label_refs)?;
-            let labels = storeapi::labels::extend_pb(storeapi::labels::to_pb(&labels), &ext);
+            let labels = block.resolve_labels(&header, &decoded.label_refs, ext.len())?;
+            let labels = storeapi::labels::extend_pb(labels, &ext);
             let labels = storeapi::labels::without(labels, &query.without_replica_labels);
             query.series_limiter.reserve(1)?;
             if !query.skip_chunks {
