@@ -20,6 +20,7 @@ bench:
     cargo bench -p tsdb-format
     cargo bench -p thanos-tools --bench vs_promtool
     cargo bench -p promql --bench range_query
+    cargo build --release -p thanos-store --bin thanos-store
     cargo test -p thanos-query --release --test bench_vs_prometheus -- --ignored --nocapture
     cargo test -p thanos-sidecar --release --test bench_vs_prometheus -- --ignored --nocapture
 
