@@ -3,7 +3,7 @@
 # Two Prometheus 2.42 replicas with sidecars, a bucket, thanos-store and thanos-query over demo history.
 # Local demo stack at http://localhost:8080/thanos (Ctrl-C stops it); `just demo s3` uses an S3 bucket.
 demo bucket="fs":
-    python3 scripts/demo/demo.py {{bucket}}
+    exec python3 scripts/demo/demo.py {{bucket}}
 
 # Run every test exactly as CI does (installs promtool/prometheus and s3s-fs if missing).
 test:

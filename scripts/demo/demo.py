@@ -235,6 +235,7 @@ def main():
         stack.wait_ready("store", f"http://127.0.0.1:{ports['store_http']}/-/ready")
         stack.wait_ready("query", f"http://127.0.0.1:{ports['query_http']}/-/ready")
         stack.wait_ready("query", f"http://127.0.0.1:{ports['query_http']}/thanos/api/v1/query?query=1")
+        wait_endpoints(f"http://127.0.0.1:{ports['query_http']}/thanos/api/v1/stores", 3, stack)
 
         base = f"http://localhost:{ports['query_http']}/thanos"
         print(f"\nthanos-rs demo is up ({a.bucket} bucket, {workdir}):\n"
@@ -261,6 +262,22 @@ def main():
     return 0
 
 
+def wait_endpoints(url, want, stack, timeout=60):
+    """Waits until the querier has found `want` healthy endpoints, so the first query sees them all."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                data = json.load(r)["data"]
+            healthy = sum(1 for group in data.values() for e in group if not e.get("lastError"))
+            if healthy >= want:
+                return
+        except Exception:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"demo: the querier did not find {want} healthy endpoints; see {stack.workdir}/logs/")
+
+
 def port_free(port):
     with socket.socket() as s:
         try:
@@ -281,4 +298,8 @@ def wait_port(port, timeout=20):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C before the stack is up (while building or generating)
+        log("interrupted")
+        sys.exit(130)

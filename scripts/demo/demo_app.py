@@ -91,7 +91,7 @@ class DemoApp:
         for inst, state in self.memory.items():
             if restart and inst == INSTANCES[3]:
                 state[0] = 200e6
-            state[0] = min(900e6, state[0] + state[1].uniform(-1e6, 1.5e6))
+            state[0] += state[1].uniform(-2e6, 2e6) + (400e6 - state[0]) * 0.002  # wanders around 400 MB
         for state in self.queues.values():
             state[0] = max(0, state[0] + state[1].randint(-3, 3))
 
