@@ -6,6 +6,8 @@
 //! answers 0 (T:pkg/query/iter.go, thanos-io/thanos#3644). For those queries the answer must
 //! have Prometheus' series and timestamps, with every value 0.
 
+use std::time::{Duration, Instant};
+
 use serde_json::Value as Json;
 
 use super::http::get;
@@ -100,10 +102,16 @@ pub(crate) fn compare(path: &str, ours: (u16, String), theirs: (u16, String), fa
 /// returns the differences.
 pub(crate) fn compare_all(ours: u16, prefix: &str, prometheus: u16, requests: &[String]) -> Vec<String> {
     let mut failures = Vec::new();
+    let (mut our_time, mut their_time) = (Duration::ZERO, Duration::ZERO);
     for path in requests {
+        let started = Instant::now();
         let our_answer = get(ours, &format!("{prefix}{path}")).expect("querier answers");
+        our_time += started.elapsed();
+        let started = Instant::now();
         let their_answer = get(prometheus, path).expect("prometheus answers");
+        their_time += started.elapsed();
         compare(path, our_answer, their_answer, &mut failures);
     }
+    eprintln!("{} requests: ours took {our_time:.1?} in all, Prometheus {their_time:.1?}", requests.len());
     failures
 }
