@@ -6,7 +6,8 @@
 //!   OpenMetrics for promtool), and testkit's generator (counters and gauges) over 2.5 days in
 //!   promtool's up-to-24h blocks. Every query of `support::queries` plus the queries below over
 //!   the long data, instant and range, give equal answers; bad requests equal status and
-//!   `errorType`; `promtool query instant|range|series|labels` prints the same.
+//!   `errorType`; `promtool query instant|range|series|labels` prints the same. The same
+//!   requests with `dedup=false` (the fan-out's plain read) answer alike but for the replica label.
 //! * Two stores over two buckets (filesystem and s3s-fs) holding the same blocks as
 //!   `replica="a"` and `replica="b"`: deduplicated answers equal a single replica's; without
 //!   deduplication both replicas' series appear.
@@ -18,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::Value as Json;
-use support::compare::compare_all;
+use support::compare::{compare_all, first_difference, normalize, parse};
 use support::http::{api_time, get, urlencode};
 use support::promtool::PromtoolQuery;
 use support::stack::{StoreBinary, data_blocks, filesystem_bucket, upload};
@@ -172,6 +173,22 @@ fn store_and_querier_answer_as_prometheus() {
     );
     assert!(failures.is_empty(), "{} of {} differ:\n{}", failures.len(), requests.len(), failures.join("\n"));
 
+    // The fan-out's plain read (`dedup=false`) of the same series, replica label aside, must
+    // answer as the deduplicating read does.
+    let mut plain_failures = Vec::new();
+    for path in &requests {
+        let (dedup_status, deduped) = get(querier.port, &format!("/thanos{path}")).expect("answers");
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let (plain_status, plain) =
+            get(querier.port, &format!("/thanos{path}{separator}dedup=false")).expect("answers");
+        let (deduped, plain) = (parse(&deduped), without_replica(parse(&plain)));
+        if dedup_status != plain_status || normalize(deduped.clone()) != normalize(plain.clone()) {
+            plain_failures.push(format!("{path}: {}", first_difference(&plain, &deduped)));
+        }
+    }
+    assert!(plain_failures.is_empty(), "dedup=false differs:\n{}", plain_failures.join("\n"));
+    eprintln!("{} requests answered alike with dedup=false in {:?}", requests.len(), started.elapsed());
+
     let (_, body) = get(querier.port, "/thanos/api/v1/stores").expect("stores");
     let stores: Json = serde_json::from_str(&body).expect("json");
     assert_eq!(stores["data"]["store"][0]["name"], format!("127.0.0.1:{}", store.grpc_port), "{body}");
@@ -203,6 +220,28 @@ fn promtool_queries() -> Vec<PromtoolQuery> {
         },
         PromtoolQuery { command: "labels", flags: vec![start, end], args: vec!["sensor".into()] },
     ]
+}
+
+/// An answer with the `replica` label (and label name) removed.
+fn without_replica(mut json: Json) -> Json {
+    let Some(data) = json.get_mut("data") else {
+        return json;
+    };
+    let items = match data.get_mut("result") {
+        Some(result) => result.as_array_mut(),
+        None => data.as_array_mut(),
+    };
+    for item in items.into_iter().flatten() {
+        if let Some(metric) = item.get_mut("metric").and_then(Json::as_object_mut) {
+            metric.remove("replica");
+        } else if let Some(labels) = item.as_object_mut() {
+            labels.remove("replica");
+        }
+    }
+    if let Some(names) = json["data"].as_array_mut() {
+        names.retain(|name| name != "replica");
+    }
+    json
 }
 
 /// The JSON of a successful GET.
