@@ -103,6 +103,16 @@ impl ChunkSeriesIterator {
         }
     }
 
+    /// Whether any two of its (sorted, unique) chunks overlap in time; checked before reading.
+    pub(crate) fn has_overlaps(&self) -> bool {
+        self.pending.iter().zip(self.pending.iter().skip(1)).any(|(a, b)| b.min_time <= a.max_time)
+    }
+
+    /// Its chunks, sorted and unique, when nothing has been read yet.
+    pub(crate) fn into_chunks(self) -> Vec<AggrChunk> {
+        self.pending.into()
+    }
+
     /// An iterator over decoded points (e.g. after deduplication).
     pub(crate) fn from_points(points: Vec<Point>) -> Self {
         Self {

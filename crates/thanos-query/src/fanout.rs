@@ -25,7 +25,7 @@ use tokio::runtime::Handle;
 use tsdb_format::Labels;
 
 use crate::chunk_iter::{ChunkSeriesIterator, ReadOptions};
-use crate::dedup::{self, DedupFunc, SelectOptions};
+use crate::dedup::{self, DedupError, DedupFunc, SelectOptions};
 use crate::endpoints::{Endpoint, EndpointInfo, EndpointSet};
 
 /// Per-request choices that shape the fan-out.
@@ -389,6 +389,9 @@ impl Fanout {
                 mint: hints.start,
                 maxt: hints.end,
             };
+            if !downsampled {
+                return dedup_raw(series, &options).map_err(|e| PromqlError::Storage(e.to_string()));
+            }
             let deduped =
                 dedup::select_series(series, &options).map_err(|e| PromqlError::Storage(e.to_string()))?;
             return Ok(deduped
@@ -414,6 +417,42 @@ impl Fanout {
             })
             .collect())
     }
+}
+
+/// Deduplicated raw series, each group of replicas read lazily when its chunks do not overlap
+/// in time: Thanos' overlap split then yields one pseudo-replica, read like any series, so the
+/// lazy plain read gives the same samples without decoding them all up front. A group whose
+/// chunks overlap (replicas that both hold data) is merged by the dedup module.
+fn dedup_raw(series: Vec<pb::Series>, options: &SelectOptions<'_>) -> Result<Vec<StorageSeries>, DedupError> {
+    let read = ReadOptions::for_func(options.func, options.mint, options.maxt);
+    let mut keyed: Vec<(Labels, Vec<pb::AggrChunk>)> = series
+        .into_iter()
+        .map(|s| (storeapi::labels::from_pb_owned(s.labels).without(options.replica_labels), s.chunks))
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut groups: Vec<(Labels, Vec<pb::AggrChunk>)> = Vec::with_capacity(keyed.len());
+    for (labels, chunks) in keyed {
+        match groups.last_mut() {
+            Some((last, all)) if *last == labels => all.extend(chunks),
+            _ => groups.push((labels, chunks)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(labels, chunks)| {
+            let lazy = ChunkSeriesIterator::new(chunks, read);
+            if !lazy.has_overlaps() {
+                return Ok(StorageSeries { labels, samples: Box::new(lazy) as Box<dyn SampleIterator> });
+            }
+            let group = pb::Series { labels: storeapi::labels::to_pb(&labels), chunks: lazy.into_chunks() };
+            let points = dedup::select_series(vec![group], options)?
+                .into_iter()
+                .flat_map(|s| s.points)
+                .map(|(t, v)| promql::Point { t, v })
+                .collect();
+            Ok(StorageSeries { labels, samples: Box::new(ChunkSeriesIterator::from_points(points)) })
+        })
+        .collect()
 }
 
 /// Reads one endpoint's whole `Series` answer: its series (any frame form) and warnings.
@@ -470,5 +509,94 @@ impl Queryable for BlockingQueryable {
                 () = cancelled => Err(PromqlError::Canceled("expression evaluation")),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use storeapi::chunk::raw_aggr_chunk;
+    use tsdb_format::chunkenc::{Encoding, XorEncoder};
+
+    use super::*;
+
+    fn chunk(samples: &[(i64, f64)]) -> pb::AggrChunk {
+        let mut enc = XorEncoder::new();
+        for &(t, v) in samples {
+            enc.append(t, v);
+        }
+        let (min, max) = (samples[0].0, samples[samples.len() - 1].0);
+        raw_aggr_chunk(min, max, Encoding::Xor, Bytes::from(enc.into_bytes())).expect("xor chunk")
+    }
+
+    /// A replica's chunks: 1–3 chunks of a counter from `start`, some with a reset.
+    fn replica_chunks(seed: u64, start: i64) -> Vec<pb::AggrChunk> {
+        let mut state = seed;
+        let mut next = |n: u64| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % n
+        };
+        let (mut t, mut v) = (start, 0.0);
+        (0..1 + next(3))
+            .map(|_| {
+                let samples: Vec<(i64, f64)> = (0..2 + next(8))
+                    .map(|_| {
+                        t += 10 + next(20) as i64;
+                        v = if next(10) == 0 { 1.0 } else { v + next(7) as f64 };
+                        (t, v)
+                    })
+                    .collect();
+                chunk(&samples)
+            })
+            .collect()
+    }
+
+    fn read(mut it: Box<dyn SampleIterator>) -> Vec<(i64, u64)> {
+        let mut out = Vec::new();
+        while let Some(p) = it.next().expect("reads") {
+            out.push((p.t, p.v.to_bits()));
+        }
+        out
+    }
+
+    #[test]
+    fn lazy_dedup_reads_as_the_dedup_module() {
+        let replica_labels = vec!["replica".to_string()];
+        for case in 0..300u64 {
+            // Per series: replica "a" from 0; replica "b" overlapping it, after it, or absent.
+            let mut series = Vec::new();
+            for i in 0..3u64 {
+                let name = format!("{i}");
+                let labels = |r: &str| {
+                    storeapi::labels::pb_from_pairs([("__name__", "x"), ("i", &name), ("replica", r)])
+                };
+                series.push(pb::Series { labels: labels("a"), chunks: replica_chunks(case * 7 + i, 0) });
+                match (case + i) % 3 {
+                    0 => series
+                        .push(pb::Series { labels: labels("b"), chunks: replica_chunks(case * 11 + i, 5) }),
+                    1 => series.push(pb::Series {
+                        labels: labels("b"),
+                        chunks: replica_chunks(case * 13 + i, 10_000),
+                    }),
+                    _ => {}
+                }
+            }
+            let func = [None, Some("rate"), Some("max_over_time")][case as usize % 3];
+            let options = SelectOptions {
+                replica_labels: &replica_labels,
+                dedup: Some([DedupFunc::Penalty, DedupFunc::Chain][case as usize % 2]),
+                func,
+                mint: 20,
+                maxt: 5_000 + case as i64 * 40,
+            };
+            let want = dedup::select_series(series.clone(), &options).expect("decodes");
+            let got = dedup_raw(series, &options).expect("decodes");
+            assert_eq!(got.len(), want.len(), "case {case}");
+            for (g, w) in got.into_iter().zip(want) {
+                assert_eq!(g.labels, w.labels, "case {case}");
+                let want_points: Vec<(i64, u64)> = w.points.iter().map(|&(t, v)| (t, v.to_bits())).collect();
+                assert_eq!(read(g.samples), want_points, "case {case} {}", w.labels);
+            }
+        }
     }
 }

@@ -14,7 +14,8 @@
 //! queries over the 2 days at step 60s, and `/api/v1/series`, run after a warm-up `BENCH_RUNS` times
 //! (default 3; 31 for requests under 100 ms) on each side, one side at a time; the medians and
 //! their ratio (ours / Prometheus) are printed, then the peak RSS of store + querier against
-//! Prometheus'.
+//! Prometheus'. `BENCH_DEDUP=1` uploads the blocks as one replica (`replica="0"`) and reads
+//! them through the querier's deduplication.
 
 mod support;
 
@@ -124,15 +125,29 @@ fn mib(kib: Option<u64>) -> f64 {
 
 fn bench(series: usize, runs: usize) {
     let started = Instant::now();
-    eprintln!("\n== {series} series `x` + 100 `h_bucket`, {DAYS} days at 60s ==");
+    eprintln!(
+        "\n== {series} series `x` + 100 `h_bucket`, {DAYS} days at 60s{} ==",
+        if std::env::var("BENCH_DEDUP").is_ok_and(|v| v == "1") { ", deduplicated" } else { "" }
+    );
     let blocks = blocks(series);
     let prepared = started.elapsed();
     let dir = tempfile::tempdir().expect("tempdir");
     let bucket = filesystem_bucket(&dir.path().join("bucket"));
-    upload(&bucket, &blocks, &Labels::from_pairs([("cluster", "bench")]));
+    // BENCH_DEDUP=1: the blocks of one replica of an HA pair, read through deduplication.
+    let dedup = std::env::var("BENCH_DEDUP").is_ok_and(|v| v == "1");
+    let labels = if dedup {
+        Labels::from_pairs([("cluster", "bench"), ("replica", "0")])
+    } else {
+        Labels::from_pairs([("cluster", "bench")])
+    };
+    upload(&bucket, &blocks, &labels);
     let store = StoreBinary::start(&bucket, dir.path(), &[]);
     let store_ready = started.elapsed();
-    let querier = support::start_querier(&[store.endpoint_flag()], dir.path());
+    let mut querier_flags = vec![store.endpoint_flag()];
+    if dedup {
+        querier_flags.push("--query.replica-label=replica".to_string());
+    }
+    let querier = support::start_querier(&querier_flags, dir.path());
     let prometheus =
         Prometheus::start(PrometheusConfig { seed_blocks: blocks, ..PrometheusConfig::default() });
     eprintln!(
