@@ -1,7 +1,7 @@
 //! Samples of a StoreAPI series, decoded from its raw chunks on demand, read as Thanos' querier
 //! reads a series without deduplication (T:pkg/query/iter.go `chunkSeries.Iterator`): chunk
 //! after chunk, entering a chunk skipping its samples at or before the last one read; for the
-//! counter functions (`rate`, `increase`, `irate`, `resets`) with counter resets applied
+//! counter functions (`rate`, `increase`, `irate`) with counter resets applied
 //! (`ApplyCounterResetsSeriesIterator`); bounded to the querier's `[mint, maxt]`.
 //!
 //! This is the lazy form of [`crate::dedup::select_series`] with `dedup: None` for raw chunks:

@@ -123,16 +123,11 @@ fn average(count: &[(i64, f64)], sum: &[(i64, f64)]) -> Result<Vec<(i64, f64)>, 
 }
 
 /// The samples of one series made of `chunks` (sorted, possibly overlapping), kept inside
-/// `[mint, maxt]`. A counter read applies counter resets across the whole chunk list first, so
-/// values count from the first sample of the first chunk, even before `mint`.
-pub(crate) fn series_points(
-    chunks: &[DecodedChunk],
-    mode: ReadMode,
-    mint: i64,
-    maxt: i64,
-) -> Vec<(i64, f64)> {
-    let all =
-        if mode == ReadMode::One(Aggr::Counter) { apply_counter_resets(chunks) } else { concat(chunks) };
+/// `[mint, maxt]`. A counter read (`counter`: the selector sits in a counter function, see
+/// [`super::is_counter_func`]) applies counter resets across the whole chunk list first, so values
+/// count from the first sample of the first chunk, even before `mint`.
+pub(crate) fn series_points(chunks: &[DecodedChunk], counter: bool, mint: i64, maxt: i64) -> Vec<(i64, f64)> {
+    let all = if counter { apply_counter_resets(chunks) } else { concat(chunks) };
     bound(all, mint, maxt)
 }
 

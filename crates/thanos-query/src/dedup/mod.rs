@@ -82,10 +82,13 @@ impl fmt::Display for DedupError {
 
 impl std::error::Error for DedupError {}
 
-/// Whether the function around a selector reads it as a counter (Thanos' `isCounter`): the
-/// penalty merge then lifts a replica that takes over below the last value returned.
+/// Whether the function around a selector reads it as a counter: counter resets are applied
+/// while reading, and the penalty merge lifts a replica that takes over below the last value.
+///
+/// Thanos' `isCounter` also lists `resets`, which makes its querier answer `resets(…)` with 0
+/// (thanos-io/thanos#3644, a known bug with a TODO upstream); we answer as Prometheus does.
 pub(crate) fn is_counter_func(func: Option<&str>) -> bool {
-    matches!(func, Some("increase" | "rate" | "irate" | "resets"))
+    matches!(func, Some("increase" | "rate" | "irate"))
 }
 
 /// How one `Select` reads the series a fan-out returned.
@@ -145,11 +148,11 @@ pub(crate) fn select_series(
                 Some(func) => {
                     let replicas: Vec<Vec<(i64, f64)>> = overlap_split(chunks)
                         .iter()
-                        .map(|r| decode::series_points(r, mode, opts.mint, opts.maxt))
+                        .map(|r| decode::series_points(r, is_counter_func(opts.func), opts.mint, opts.maxt))
                         .collect();
                     merge(replicas, func, is_counter_func(opts.func))
                 }
-                None => decode::series_points(&chunks, mode, opts.mint, opts.maxt),
+                None => decode::series_points(&chunks, is_counter_func(opts.func), opts.mint, opts.maxt),
             };
             Ok(DedupSeries { labels, points })
         })
@@ -176,7 +179,6 @@ pub(crate) fn deduplicate_for(
     func: DedupFunc,
     select_func: Option<&str>,
 ) -> Vec<DedupSeries> {
-    let mode = ReadMode::for_func(select_func);
     let counter = is_counter_func(select_func);
     let mut keyed: Vec<(Labels, Vec<(i64, f64)>)> =
         series.into_iter().map(|s| (s.labels.without(replica_labels), s.points)).collect();
@@ -198,7 +200,7 @@ pub(crate) fn deduplicate_for(
             chunks.sort_by_key(|c| (c.min_time, c.max_time));
             let replicas: Vec<Vec<(i64, f64)>> = overlap_split(chunks)
                 .iter()
-                .map(|r| decode::series_points(r, mode, i64::MIN, i64::MAX))
+                .map(|r| decode::series_points(r, counter, i64::MIN, i64::MAX))
                 .collect();
             DedupSeries { labels, points: merge(replicas, func, counter) }
         })
