@@ -6,6 +6,7 @@
 
 pub mod blocks;
 pub mod downsample;
+pub mod dump;
 pub mod http;
 pub mod process;
 pub mod prometheus;

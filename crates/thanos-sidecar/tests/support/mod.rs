@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+pub(crate) use testkit::dump::{Samples, float_bits, labels_string};
 
 use futures::StreamExt;
 use storeapi::pb::thanos::info::info_client::InfoClient;
@@ -185,27 +186,6 @@ pub(crate) fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> b
     check()
 }
 
-/// Samples by series, keyed as promtool prints series; values as bits (NaN made canonical).
-pub(crate) type Samples = BTreeMap<String, Vec<(i64, u64)>>;
-
-/// `{a="1", b="2"}` as Prometheus prints label sets.
-pub(crate) fn labels_string<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let parts: Vec<String> = labels
-        .into_iter()
-        .map(|(name, value)| {
-            let mut quoted = String::new();
-            tsdb_format::labels::write_go_quoted(&mut quoted, value).expect("write to string");
-            format!("{name}={quoted}")
-        })
-        .collect();
-    format!("{{{}}}", parts.join(", "))
-}
-
-/// Canonical bits of a sample value.
-pub(crate) fn float_bits(value: f64) -> u64 {
-    if value.is_nan() { f64::NAN.to_bits() } else { value.to_bits() }
-}
-
 /// Every series of one Series call, frames and batches flattened.
 pub(crate) async fn series(
     client: &mut StoreClient<Channel>,
@@ -282,37 +262,9 @@ pub(crate) fn decode(series: &[pb::Series], mint: i64, maxt: i64) -> Samples {
     out
 }
 
-/// `promtool tsdb dump --match --min-time --max-time` over a copy of the fixture blocks.
+/// `promtool tsdb dump --match --min-time --max-time` over the fixture blocks.
 pub(crate) fn promtool_dump(selector: &str, mint: i64, maxt: i64) -> Samples {
-    let copy = tempfile::tempdir().expect("tempdir");
-    for dir in block_dirs(&fixture().blocks) {
-        copy_dir(&dir, &copy.path().join(dir.file_name().expect("name")));
-    }
-    std::fs::create_dir_all(copy.path().join("wal")).expect("wal dir");
-    let out = testkit::tool("promtool")
-        .args(["tsdb", "dump"])
-        .arg(format!("--match={selector}"))
-        .arg(format!("--min-time={mint}"))
-        .arg(format!("--max-time={maxt}"))
-        .arg(copy.path())
-        .output()
-        .expect("run promtool tsdb dump");
-    assert!(out.status.success(), "promtool dump: {}", String::from_utf8_lossy(&out.stderr));
-    let mut samples = Samples::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let mut parts = line.rsplitn(3, ' ');
-        let (Some(ts), Some(value), Some(labels)) = (parts.next(), parts.next(), parts.next()) else {
-            panic!("unexpected dump line {line:?}");
-        };
-        let value = match value {
-            "NaN" => f64::NAN,
-            "+Inf" => f64::INFINITY,
-            "-Inf" => f64::NEG_INFINITY,
-            other => other.parse().unwrap_or_else(|_| panic!("value in {line:?}")),
-        };
-        samples.entry(labels.to_owned()).or_default().push((ts.parse().expect("ts"), float_bits(value)));
-    }
-    samples
+    testkit::dump::promtool_dump(&block_dirs(&fixture().blocks), selector, mint, maxt)
 }
 
 /// Raw samples of `selector` in `[mint, maxt]` from Prometheus' own query API (a range

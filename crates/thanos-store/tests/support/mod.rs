@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+pub(crate) use testkit::dump::{Samples, float_bits, labels_string};
 
 use futures::StreamExt;
 use objstore::Bucket;
@@ -155,29 +156,6 @@ impl Drop for StoreProcess {
     }
 }
 
-/// A minimal HTTP/1.0 GET against 127.0.0.1.
-/// Samples per series, keyed by Prometheus' `labels.String()` form.
-pub(crate) type Samples = BTreeMap<String, Vec<(i64, u64)>>;
-
-/// `{a="1", b="2"}` as Prometheus prints label sets.
-pub(crate) fn labels_string<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut out = String::from("{");
-    for (i, (name, value)) in labels.into_iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push_str(name);
-        out.push('=');
-        tsdb_format::labels::write_go_quoted(&mut out, value).expect("write to string");
-    }
-    out.push('}');
-    out
-}
-
-fn float_bits(v: f64) -> u64 {
-    if v.is_nan() { f64::NAN.to_bits() } else { v.to_bits() }
-}
-
 /// What one Series call returned.
 #[derive(Debug, Default)]
 pub(crate) struct SeriesResult {
@@ -251,37 +229,9 @@ pub(crate) fn decode(result: &SeriesResult, mint: i64, maxt: i64) -> Samples {
     out
 }
 
-/// `promtool tsdb dump --match --min-time --max-time` over a copy of the fixture blocks.
+/// `promtool tsdb dump --match --min-time --max-time` over the fixture blocks.
 pub(crate) fn promtool_dump(selector: &str, mint: i64, maxt: i64) -> Samples {
-    let copy = tempfile::tempdir().expect("tempdir");
-    for dir in block_dirs(&fixture().blocks) {
-        copy_dir(&dir, &copy.path().join(dir.file_name().expect("name")));
-    }
-    std::fs::create_dir_all(copy.path().join("wal")).expect("wal dir");
-    let out = testkit::tool("promtool")
-        .args(["tsdb", "dump"])
-        .arg(format!("--match={selector}"))
-        .arg(format!("--min-time={mint}"))
-        .arg(format!("--max-time={maxt}"))
-        .arg(copy.path())
-        .output()
-        .expect("run promtool tsdb dump");
-    assert!(out.status.success(), "promtool dump: {}", String::from_utf8_lossy(&out.stderr));
-    let mut samples = Samples::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let mut parts = line.rsplitn(3, ' ');
-        let (Some(ts), Some(value), Some(labels)) = (parts.next(), parts.next(), parts.next()) else {
-            panic!("unexpected dump line {line:?}");
-        };
-        let value = match value {
-            "NaN" => f64::NAN,
-            "+Inf" => f64::INFINITY,
-            "-Inf" => f64::NEG_INFINITY,
-            other => other.parse().unwrap_or_else(|_| panic!("value in {line:?}")),
-        };
-        samples.entry(labels.to_owned()).or_default().push((ts.parse().expect("ts"), float_bits(value)));
-    }
-    samples
+    testkit::dump::promtool_dump(&block_dirs(&fixture().blocks), selector, mint, maxt)
 }
 
 /// A Prometheus 2.42 server over a copy of the fixture blocks, killed on drop.
