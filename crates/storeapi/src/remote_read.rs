@@ -22,6 +22,7 @@ use std::collections::VecDeque;
 
 use bytes::{Buf, Bytes, BytesMut};
 use prost::Message;
+use prost::encoding::{self as pbenc, DecodeContext, decode_key, skip_field};
 use tsdb_format::chunkenc::XorEncoder;
 
 use crate::chunk;
@@ -141,10 +142,15 @@ pub fn encode_frame(message: &prom::ChunkedReadResponse) -> Vec<u8> {
     out
 }
 
-/// Splits a byte stream into `ChunkedReadResponse` frames, checking sizes and checksums.
+/// Splits a byte stream into `ChunkedReadResponse` frames, checking sizes and checksums. Frames
+/// that arrive whole inside one received buffer are sliced out of it; only frames split across
+/// buffers are copied together.
 #[derive(Debug)]
 pub struct FrameDecoder {
-    buffer: BytesMut,
+    /// The start of a frame split across received buffers.
+    partial: BytesMut,
+    /// Received bytes not looked at yet (after `partial`).
+    incoming: Bytes,
     limit: u64,
 }
 
@@ -157,43 +163,89 @@ impl Default for FrameDecoder {
 impl FrameDecoder {
     /// A decoder refusing frames larger than `limit` bytes.
     pub fn new(limit: u64) -> Self {
-        Self { buffer: BytesMut::new(), limit }
+        Self { partial: BytesMut::new(), incoming: Bytes::new(), limit }
     }
 
     /// Appends bytes received.
-    pub fn push(&mut self, bytes: &[u8]) {
-        self.buffer.extend_from_slice(bytes);
+    pub fn push(&mut self, bytes: Bytes) {
+        if !self.incoming.is_empty() {
+            self.partial.extend_from_slice(&self.incoming);
+        }
+        self.incoming = bytes;
     }
 
     /// The next whole frame, or `None` when more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<prom::ChunkedReadResponse>> {
-        let Some((size, varint_len)) = read_uvarint(&self.buffer)? else { return Ok(None) };
-        if size > self.limit {
-            return Err(RemoteReadError::FrameTooLarge { size, limit: self.limit });
-        }
-        // `size` is at most `limit`, which fits in memory by construction.
-        let total = varint_len + 4 + size as usize;
-        if self.buffer.len() < total {
-            self.buffer.reserve(total - self.buffer.len());
-            return Ok(None);
-        }
-        let mut frame = self.buffer.split_to(total).freeze();
-        frame.advance(varint_len);
-        let expected = frame.get_u32();
-        let actual = crc32c::crc32c(&frame);
-        if expected != actual {
-            return Err(RemoteReadError::Checksum { expected, actual });
-        }
-        // Decoding from `Bytes` slices chunk data out of the frame without copying it.
-        prom::ChunkedReadResponse::decode(frame)
+        let Some(message) = self.next_message()? else { return Ok(None) };
+        prom::ChunkedReadResponse::decode(message)
             .map(Some)
             .map_err(|source| RemoteReadError::Decode { what: "ChunkedReadResponse", source })
     }
 
+    /// The message bytes of the next whole frame (checksum checked), or `None` when more bytes
+    /// are needed.
+    pub fn next_message(&mut self) -> Result<Option<Bytes>> {
+        let frame = if self.partial.is_empty() {
+            match self.frame_len(&self.incoming)? {
+                Some(total) if self.incoming.len() >= total => self.incoming.split_to(total),
+                _ => {
+                    // An incomplete frame: keep what came, reserving room for the rest.
+                    let total = self.frame_len(&self.incoming)?.unwrap_or(0);
+                    self.partial.reserve(total.max(self.incoming.len()));
+                    self.partial.extend_from_slice(&self.incoming);
+                    self.incoming.clear();
+                    return Ok(None);
+                }
+            }
+        } else {
+            loop {
+                let wanted = match self.frame_len(&self.partial)? {
+                    Some(total) => total,
+                    // The length varint is at most 10 bytes.
+                    None => self.partial.len() + 1,
+                };
+                let take = (wanted - self.partial.len()).min(self.incoming.len());
+                if take == 0 {
+                    return Ok(None);
+                }
+                self.partial.reserve(wanted - self.partial.len());
+                self.partial.extend_from_slice(&self.incoming.split_to(take));
+                if matches!(self.frame_len(&self.partial)?, Some(total) if total == self.partial.len()) {
+                    break self.partial.split().freeze();
+                }
+            }
+        };
+        check_frame(frame).map(Some)
+    }
+
+    /// The size of the frame starting `bytes` (header included), once its length is readable.
+    fn frame_len(&self, bytes: &[u8]) -> Result<Option<usize>> {
+        let Some((size, varint_len)) = read_uvarint(bytes)? else { return Ok(None) };
+        if size > self.limit {
+            return Err(RemoteReadError::FrameTooLarge { size, limit: self.limit });
+        }
+        // `size` is at most `limit`, which fits in memory by construction.
+        Ok(Some(varint_len + 4 + size as usize))
+    }
+
     /// Checks that the stream ended on a frame boundary.
     pub fn finish(&self) -> Result<()> {
-        if self.buffer.is_empty() { Ok(()) } else { Err(RemoteReadError::Truncated(self.buffer.len())) }
+        let left = self.partial.len() + self.incoming.len();
+        if left == 0 { Ok(()) } else { Err(RemoteReadError::Truncated(left)) }
     }
+}
+
+/// The message of a whole frame, its checksum checked.
+fn check_frame(mut frame: Bytes) -> Result<Bytes> {
+    // The length was read before; skip it.
+    let varint_len = frame.iter().position(|b| b & 0x80 == 0).map_or(frame.len(), |i| i + 1);
+    frame.advance(varint_len);
+    let expected = frame.get_u32();
+    let actual = crc32c::crc32c(&frame);
+    if expected != actual {
+        return Err(RemoteReadError::Checksum { expected, actual });
+    }
+    Ok(frame)
 }
 
 /// Go's `binary.Uvarint` on a prefix: `(value, bytes used)`, `None` if incomplete.
@@ -417,15 +469,11 @@ impl SeriesReader {
                 if let Some(piece) = queued.pop_front() {
                     return Ok(Some(piece));
                 }
-                if let Some(frame) = decoder.next_frame()? {
+                if let Some(message) = decoder.next_message()? {
                     self.frames += 1;
                     // One series per frame is the norm; several are queued in order.
-                    for series in frame.chunked_series {
-                        let piece = series_from_chunked(series)?;
-                        if !piece.chunks.is_empty() {
-                            queued.push_back(piece);
-                        }
-                    }
+                    queued
+                        .extend(decode_chunked_series(message)?.into_iter().filter(|s| !s.chunks.is_empty()));
                     continue;
                 }
                 if *done {
@@ -435,7 +483,7 @@ impl SeriesReader {
                 match response.chunk().await {
                     Ok(Some(bytes)) => {
                         self.bytes += bytes.len() as u64;
-                        decoder.push(&bytes);
+                        decoder.push(bytes);
                     }
                     Ok(None) => *done = true,
                     Err(source) => return Err(RemoteReadError::Http { url: url.clone(), source }),
@@ -445,9 +493,75 @@ impl SeriesReader {
     }
 }
 
-fn series_from_chunked(series: prom::ChunkedSeries) -> Result<pb::Series> {
-    let chunks = series.chunks.into_iter().map(chunk::from_remote_read).collect::<crate::Result<Vec<_>>>()?;
-    Ok(pb::Series { labels: labels_to_pb(series.labels), chunks })
+/// The series of one `ChunkedReadResponse` message as StoreAPI series, decoded straight from
+/// the wire: labels into StoreAPI labels (same wire shape), chunk data sliced out of `message`
+/// without copies (what `prost` decoding plus [`chunk::from_remote_read`] gives, with no
+/// intermediate remote-read structs).
+pub fn decode_chunked_series(mut message: Bytes) -> Result<Vec<pb::Series>> {
+    let mut out = Vec::with_capacity(1);
+    while message.has_remaining() {
+        let (tag, wire_type) = decode_key(&mut message).map_err(decode_error)?;
+        match tag {
+            1 => {
+                let mut series = Bytes::new();
+                pbenc::bytes::merge(wire_type, &mut series, &mut message, DecodeContext::default())
+                    .map_err(decode_error)?;
+                out.push(decode_series(series)?);
+            }
+            _ => skip_field(wire_type, tag, &mut message, DecodeContext::default()).map_err(decode_error)?,
+        }
+    }
+    Ok(out)
+}
+
+/// One `ChunkedSeries{labels=1, chunks=2}`.
+fn decode_series(mut message: Bytes) -> Result<pb::Series> {
+    let mut series = pb::Series::default();
+    while message.has_remaining() {
+        let (tag, wire_type) = decode_key(&mut message).map_err(decode_error)?;
+        match tag {
+            1 => pbenc::message::merge_repeated(
+                wire_type,
+                &mut series.labels,
+                &mut message,
+                DecodeContext::default(),
+            )
+            .map_err(decode_error)?,
+            2 => {
+                let mut chunk = Bytes::new();
+                pbenc::bytes::merge(wire_type, &mut chunk, &mut message, DecodeContext::default())
+                    .map_err(decode_error)?;
+                series.chunks.push(decode_chunk(chunk)?);
+            }
+            _ => skip_field(wire_type, tag, &mut message, DecodeContext::default()).map_err(decode_error)?,
+        }
+    }
+    Ok(series)
+}
+
+/// One `Chunk{min_time_ms=1, max_time_ms=2, type=3, data=4}` as a raw `AggrChunk` (type − 1,
+/// hash computed).
+fn decode_chunk(mut message: Bytes) -> Result<pb::AggrChunk> {
+    let (mut min_time, mut max_time, mut r#type, mut data) = (0i64, 0i64, 0i32, Bytes::new());
+    while message.has_remaining() {
+        let (tag, wire_type) = decode_key(&mut message).map_err(decode_error)?;
+        let ctx = DecodeContext::default();
+        match tag {
+            1 => pbenc::int64::merge(wire_type, &mut min_time, &mut message, ctx),
+            2 => pbenc::int64::merge(wire_type, &mut max_time, &mut message, ctx),
+            3 => pbenc::int32::merge(wire_type, &mut r#type, &mut message, ctx),
+            4 => pbenc::bytes::merge(wire_type, &mut data, &mut message, ctx),
+            _ => skip_field(wire_type, tag, &mut message, ctx),
+        }
+        .map_err(decode_error)?;
+    }
+    let r#type = chunk::encoding_from_remote_read(r#type)? as i32;
+    let raw = pb::Chunk { r#type, hash: chunk::hash(&data), data };
+    Ok(pb::AggrChunk { min_time, max_time, raw: Some(raw), ..Default::default() })
+}
+
+fn decode_error(source: prost::DecodeError) -> RemoteReadError {
+    RemoteReadError::Decode { what: "ChunkedReadResponse", source }
 }
 
 #[cfg(test)]
@@ -490,18 +604,52 @@ mod tests {
     fn frames_split_anywhere_decode_in_order() {
         let frames = [frame_of(&[("a", "1")], vec![xor(0, 9, b"x")]), frame_of(&[("a", "2")], vec![])];
         let stream: Vec<u8> = frames.iter().flat_map(encode_frame).collect();
-        for split in 0..stream.len() {
-            let mut decoder = FrameDecoder::default();
-            let mut got = Vec::new();
-            for part in [&stream[..split], &stream[split..]] {
-                decoder.push(part);
-                while let Some(frame) = decoder.next_frame().expect("valid") {
-                    got.push(frame);
+        for first in 0..stream.len() {
+            for second in first..stream.len() {
+                let mut decoder = FrameDecoder::default();
+                let mut got = Vec::new();
+                for part in [&stream[..first], &stream[first..second], &stream[second..]] {
+                    decoder.push(Bytes::copy_from_slice(part));
+                    while let Some(frame) = decoder.next_frame().expect("valid") {
+                        got.push(frame);
+                    }
                 }
+                decoder.finish().expect("ends on a boundary");
+                assert_eq!(got, frames, "split at {first} and {second}");
             }
-            decoder.finish().expect("ends on a boundary");
-            assert_eq!(got, frames, "split at {split}");
         }
+        // Bytes pushed twice before looking keep their order.
+        let mut decoder = FrameDecoder::default();
+        decoder.push(Bytes::copy_from_slice(&stream[..3]));
+        decoder.push(Bytes::copy_from_slice(&stream[3..]));
+        assert_eq!(decoder.next_frame().expect("valid").as_ref(), Some(&frames[0]));
+    }
+
+    #[test]
+    fn chunked_series_decode_like_prost_with_chunks_passed_through() {
+        let mut message =
+            frame_of(&[("__name__", "up"), ("job", "a")], vec![xor(0, 9, b"xy"), xor(10, 19, b"z")]);
+        message.chunked_series.push(prom::ChunkedSeries { labels: plabels(&[("a", "2")]), chunks: vec![] });
+        let bytes = Bytes::from(message.encode_to_vec());
+        let decoded = decode_chunked_series(bytes.clone()).expect("valid");
+        let expected: Vec<pb::Series> = message
+            .chunked_series
+            .into_iter()
+            .map(|series| pb::Series {
+                labels: labels_to_pb(series.labels),
+                chunks: series.chunks.into_iter().map(|c| chunk::from_remote_read(c).expect("xor")).collect(),
+            })
+            .collect();
+        assert_eq!(decoded, expected);
+        // Chunk data is a slice of the message, not a copy.
+        let data = &decoded[0].chunks[0].raw.as_ref().expect("raw").data;
+        let range = bytes.as_ptr_range();
+        assert!(range.contains(&data.as_ptr()));
+
+        let unknown = frame_of(&[("a", "1")], vec![prom::Chunk { r#type: 99, ..xor(0, 9, b"x") }]);
+        assert!(decode_chunked_series(Bytes::from(unknown.encode_to_vec())).is_err());
+        let truncated = Bytes::from(bytes[..bytes.len() - 1].to_vec());
+        assert!(matches!(decode_chunked_series(truncated), Err(RemoteReadError::Decode { .. })));
     }
 
     #[test]
@@ -510,20 +658,20 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
         let mut decoder = FrameDecoder::default();
-        decoder.push(&bytes);
+        decoder.push(Bytes::from(bytes));
         assert!(matches!(decoder.next_frame(), Err(RemoteReadError::Checksum { .. })));
 
         let mut small = FrameDecoder::new(4);
-        small.push(&encode_frame(&frame_of(&[("a", "1")], vec![])));
+        small.push(Bytes::from(encode_frame(&frame_of(&[("a", "1")], vec![]))));
         assert!(matches!(small.next_frame(), Err(RemoteReadError::FrameTooLarge { limit: 4, .. })));
 
         let mut cut = FrameDecoder::default();
-        cut.push(&encode_frame(&frame_of(&[("a", "1")], vec![]))[..5]);
+        cut.push(Bytes::copy_from_slice(&encode_frame(&frame_of(&[("a", "1")], vec![]))[..5]));
         assert!(cut.next_frame().expect("incomplete is fine").is_none());
         assert!(matches!(cut.finish(), Err(RemoteReadError::Truncated(5))));
 
         let mut garbage = FrameDecoder::default();
-        garbage.push(&[0xff; 11]);
+        garbage.push(Bytes::from_static(&[0xff; 11]));
         assert!(matches!(garbage.next_frame(), Err(RemoteReadError::BadLength)));
     }
 

@@ -11,26 +11,22 @@
 //! group's first one arrives. Otherwise (a label named in `D` exists), everything is sorted at
 //! the end, as Thanos always does.
 
-use std::collections::HashSet;
+use std::cmp::Ordering;
 
 use storeapi::labels;
 use storeapi::pb::thanos as pb;
 
-/// A series with the labels it is ordered by.
-#[derive(Debug)]
-struct Keyed {
-    key: Vec<pb::Label>,
-    series: pb::Series,
-}
-
 /// Orders series; see the module docs.
 #[derive(Debug)]
 pub(crate) struct SeriesOrderer {
-    dropped: HashSet<String>,
+    /// `D`: external-label and replica-label names (a handful, so a list beats a hash set).
+    dropped: Vec<String>,
     external: Vec<pb::Label>,
     without: Vec<String>,
     streaming: bool,
-    held: Vec<Keyed>,
+    /// Series held back, with their final labels `F`; their keys are `F − D` (= `L − D`, since
+    /// the labels added are named in `D`), compared in place rather than copied.
+    held: Vec<pb::Series>,
 }
 
 /// Series arrived out of the order the streaming mode relies on.
@@ -42,7 +38,10 @@ impl SeriesOrderer {
     /// Orders series that get `external` labels and lose `without` labels. `streaming` only when
     /// no series has a label named like either (see the module docs).
     pub(crate) fn new(external: Vec<pb::Label>, without: Vec<String>, streaming: bool) -> Self {
-        let dropped = external.iter().map(|l| l.name.clone()).chain(without.iter().cloned()).collect();
+        let mut dropped: Vec<String> =
+            external.iter().map(|l| l.name.clone()).chain(without.iter().cloned()).collect();
+        dropped.sort();
+        dropped.dedup();
         Self { dropped, external, without, streaming, held: Vec::new() }
     }
 
@@ -51,34 +50,50 @@ impl SeriesOrderer {
         labels::without(labels::extend_pb(labels, &self.external), &self.without)
     }
 
+    /// The ordering key of final labels: those not named in `D`.
+    fn key<'a>(&'a self, labels: &'a [pb::Label]) -> impl Iterator<Item = &'a pb::Label> + 'a {
+        labels.iter().filter(|l| !self.dropped.contains(&l.name))
+    }
+
     /// Takes the next series in Prometheus' order; returns the series now safe to send.
     pub(crate) fn push(&mut self, mut series: pb::Series) -> Result<Vec<pb::Series>, OrderError> {
-        let key: Vec<pb::Label> =
-            series.labels.iter().filter(|l| !self.dropped.contains(&l.name)).cloned().collect();
-        series.labels = self.final_labels(series.labels);
+        series.labels = self.final_labels(std::mem::take(&mut series.labels));
         if !self.streaming {
-            self.held.push(Keyed { key, series });
+            self.held.push(series);
             return Ok(Vec::new());
         }
         let mut ready = Vec::new();
         if let Some(last) = self.held.last() {
-            if !labels::compare(&last.key, &key).is_lt() {
-                return Err(OrderError(format!("{:?} after {:?}", key, last.key)));
+            let order = compare_keys(self.key(&last.labels), self.key(&series.labels));
+            if order != Ordering::Less {
+                let last_key: Vec<_> = self.key(&last.labels).collect();
+                let key: Vec<_> = self.key(&series.labels).collect();
+                return Err(OrderError(format!("{key:?} after {last_key:?}")));
             }
-            let extends_first = self.held.first().is_some_and(|first| key.starts_with(&first.key));
+            let extends_first = self.held.first().is_some_and(|first| {
+                let mut key = self.key(&series.labels);
+                self.key(&first.labels).all(|label| key.next() == Some(label))
+            });
             if !extends_first {
                 ready = self.flush();
             }
         }
-        self.held.push(Keyed { key, series });
+        self.held.push(series);
         Ok(ready)
     }
 
     /// The held series, sorted by final labels, equal ones joined.
     pub(crate) fn flush(&mut self) -> Vec<pb::Series> {
-        let held: Vec<pb::Series> = self.held.drain(..).map(|k| k.series).collect();
-        sort_and_join(held)
+        sort_and_join(std::mem::take(&mut self.held))
     }
+}
+
+/// [`labels::compare`] over label iterators.
+fn compare_keys<'a>(
+    a: impl Iterator<Item = &'a pb::Label>,
+    b: impl Iterator<Item = &'a pb::Label>,
+) -> Ordering {
+    a.map(|l| (&l.name, &l.value)).cmp(b.map(|l| (&l.name, &l.value)))
 }
 
 /// Sorts series by labels and joins equal neighbours (a series split across frames, or series
