@@ -26,6 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         // Chunk data and other bytes fields decode as `Bytes`, so chunks pass through without copies.
         .bytes(".")
+        // Presized encode buffers (`storeapi::codec`); the wire format is prost's.
+        .codec_path("crate::codec::PresizedCodec")
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -11,6 +11,7 @@
 //! - [`error`]: the error kinds and their gRPC codes.
 
 pub mod chunk;
+pub mod codec;
 pub mod error;
 pub mod grpc;
 pub mod hints;
