@@ -14,8 +14,8 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Benchmarks (printed, not asserted): XOR chunk encode/decode, index lookups, and side by side with
-# promtool 2.42: backfill and dump of ~1M samples, with ratios.
+# Benchmarks (printed, not asserted): chunks, index, backfill/dump vs promtool, PromQL, and the querier
+# and sidecar side by side with Prometheus 2.42, with ratios.
 bench:
     cargo bench -p tsdb-format
     cargo bench -p thanos-tools --bench vs_promtool
