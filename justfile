@@ -14,8 +14,7 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Benchmarks (printed, not asserted): chunks, index, backfill/dump vs promtool, PromQL, and the querier
-# and sidecar side by side with Prometheus 2.42, with ratios.
+# Benchmarks, printed not asserted: chunks, index, promtool, PromQL, querier and sidecar vs Prometheus 2.42.
 bench:
     cargo bench -p tsdb-format
     cargo bench -p thanos-tools --bench vs_promtool
