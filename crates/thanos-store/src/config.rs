@@ -55,6 +55,15 @@ pub(crate) struct StoreConfig {
     #[arg(long = "ignore-deletion-marks-delay", value_name = "DURATION", default_value = "24h")]
     pub(crate) ignore_deletion_marks_delay: PromDuration,
 
+    /// Path to a YAML list of relabel rules (`keep`, `drop`, `hashmod`) choosing the blocks to
+    /// serve by their external labels and `__block_id`.
+    #[arg(long = "selector.relabel-config-file", value_name = "PATH")]
+    pub(crate) selector_relabel_config_file: Option<std::path::PathBuf>,
+
+    /// The same rules as YAML content, instead of `--selector.relabel-config-file`.
+    #[arg(long = "selector.relabel-config", value_name = "YAML")]
+    pub(crate) selector_relabel_config: Option<String>,
+
     /// Maximum size of the in-memory index cache (postings and series), e.g. 250MB (base 2).
     #[arg(long = "index-cache-size", value_name = "BYTES", default_value = "250MB")]
     pub(crate) index_cache_size: String,
@@ -100,6 +109,31 @@ pub(crate) fn parse_base2_bytes(text: &str) -> Result<u64, String> {
         _ => return Err(format!("invalid size unit in {text:?}")),
     };
     Ok((number * (1u64 << shift) as f64) as u64)
+}
+
+impl StoreConfig {
+    /// The block-selecting relabel rules from `--selector.relabel-config(-file)`; none = serve all.
+    pub(crate) fn selector_relabel_rules(&self) -> anyhow::Result<Vec<block::RelabelConfig>> {
+        use anyhow::Context as _;
+        let yaml = match (&self.selector_relabel_config, &self.selector_relabel_config_file) {
+            (Some(_), Some(_)) => anyhow::bail!(
+                "--selector.relabel-config and --selector.relabel-config-file are mutually exclusive"
+            ),
+            (Some(content), None) => content.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .with_context(|| format!("read --selector.relabel-config-file {}", path.display()))?,
+            (None, None) => return Ok(Vec::new()),
+        };
+        if yaml.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let rules: Vec<block::RelabelConfig> =
+            serde_saphyr::from_str(&yaml).context("parse selector relabel config")?;
+        // Compiled once here so a bad rule stops the start, not the first sync.
+        block::LabelShardedMetaFilter::new(rules.clone(), std::iter::empty::<String>())
+            .context("selector relabel config")?;
+        Ok(rules)
+    }
 }
 
 #[cfg(test)]

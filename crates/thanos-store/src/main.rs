@@ -52,6 +52,7 @@ async fn run(config: StoreConfig) -> anyhow::Result<()> {
     let shutdown = runtime::shutdown::on_signals()?;
     let readiness = Readiness::new();
 
+    let selector_relabel = config.selector_relabel_rules()?;
     let yaml = config
         .objstore
         .content()
@@ -113,6 +114,7 @@ async fn run(config: StoreConfig) -> anyhow::Result<()> {
             max_time,
             consistency_delay: config.consistency_delay.as_duration(),
             ignore_deletion_marks_delay: config.ignore_deletion_marks_delay.as_duration(),
+            selector_relabel,
         },
         readiness,
         shutdown.clone(),

@@ -1,7 +1,8 @@
 //! Keeping the loaded blocks in step with the bucket: an initial sync retried until the bucket
 //! answers (the store becomes ready after it), then one every `--sync-block-duration`.
 //!
-//! Filters, in Thanos' store order: time partition (`--min-time`/`--max-time`), consistency
+//! Filters, in Thanos' store order: time partition (`--min-time`/`--max-time`), the selector
+//! relabel rules (`--selector.relabel-config`), consistency
 //! delay, deletion marks older than `--ignore-deletion-marks-delay`, deduplication. Blocks
 //! without `meta.json` (partial uploads) are never loaded.
 
@@ -30,6 +31,8 @@ pub(crate) struct SyncOptions {
     pub(crate) max_time: ThanosTime,
     pub(crate) consistency_delay: Duration,
     pub(crate) ignore_deletion_marks_delay: Duration,
+    /// `--selector.relabel-config`: which blocks this store serves (empty: all).
+    pub(crate) selector_relabel: Vec<block::RelabelConfig>,
 }
 
 /// Runs the sync loop until `shutdown`; sets `readiness` after the first successful sync.
@@ -45,6 +48,13 @@ pub(crate) async fn run(
     let fetcher = MetaFetcher::new(bucket.as_ref())
         .with_concurrency(options.meta_fetch_concurrency)
         .with_filter(TimePartitionMetaFilter::new(options.min_time, options.max_time))
+        .with_filter(
+            block::LabelShardedMetaFilter::new(
+                options.selector_relabel.clone(),
+                std::iter::empty::<String>(),
+            )
+            .expect("rules compiled at start-up"),
+        )
         .with_filter(ConsistencyDelayMetaFilter::new(options.consistency_delay))
         .with_filter(IgnoreDeletionMarkFilter::new(options.ignore_deletion_marks_delay))
         .with_filter(DeduplicateFilter::new());

@@ -190,3 +190,56 @@ fn s3_down_at_start_up_then_ready_when_it_returns() {
     });
     assert!(store.logs().contains("initial synchronization failed"));
 }
+
+#[test]
+fn selector_relabel_config_chooses_the_blocks_served() {
+    let dir = tempfile::tempdir().unwrap();
+    block_on(async {
+        let (_bucket, yaml) = filesystem_bucket(&dir.path().join("bucket")).await;
+        let all = fixture().metas.len();
+        let dropped = fixture().metas[0].ulid.to_string();
+        let cases = [
+            // Keep by external label: the fixture's `cluster="a"` keeps every block.
+            (
+                "--selector.relabel-config=- action: keep\n  source_labels: [cluster]\n  regex: a\n"
+                    .to_string(),
+                all,
+            ),
+            (
+                "--selector.relabel-config=- action: keep\n  source_labels: [cluster]\n  regex: b\n"
+                    .to_string(),
+                0,
+            ),
+            // Drop one block by its id.
+            (
+                format!(
+                    "--selector.relabel-config=- action: drop\n  source_labels: [__block_id]\n  regex: {dropped}\n"
+                ),
+                all - 1,
+            ),
+        ];
+        for (i, (flag, want)) in cases.iter().enumerate() {
+            let mut store =
+                StoreProcess::start(&yaml, &dir.path().join(format!("data-{i}")), &[flag.as_str()]);
+            store.wait_ready(Duration::from_secs(60));
+            assert_eq!(store.metric("thanos_bucket_store_blocks_loaded"), *want as f64, "{flag}");
+            let excluded = store.metric(r#"thanos_blocks_meta_synced{state="label-excluded"}"#);
+            assert_eq!(excluded, (all - want) as f64, "{flag}");
+            let mut client = store.client().await;
+            let queried = series(&mut client, all_series()).await.unwrap().queried_blocks;
+            assert_eq!(queried.len(), *want, "{flag}");
+            assert_eq!(queried.contains(&dropped), i == 0, "{flag}");
+        }
+
+        // A rule that cannot be used stops the start with a clear error.
+        let bad = std::process::Command::new(env!("CARGO_BIN_EXE_thanos-store"))
+            .arg(format!("--objstore.config={yaml}"))
+            .arg(format!("--data-dir={}", dir.path().join("data-bad").display()))
+            .arg("--selector.relabel-config=- action: replace\n  target_label: x\n")
+            .output()
+            .unwrap();
+        assert!(!bad.status.success());
+        let stderr = String::from_utf8_lossy(&bad.stderr);
+        assert!(stderr.contains("selector relabel config") && stderr.contains("replace"), "{stderr}");
+    });
+}
