@@ -18,10 +18,12 @@ use promql::{CancelToken, PromqlError, Queryable, SelectHints};
 use promql_parser::label::Matcher as PromqlMatcher;
 use storeapi::matchers::{Matcher, matches_all_pb};
 use storeapi::pb::thanos::series_response::Result as Frame;
+use storeapi::pb::thanos::store_client::StoreClient;
 use storeapi::pb::thanos::{
     self as pb, LabelNamesRequest, LabelValuesRequest, PartialResponseStrategy, SeriesRequest,
 };
 use tokio::runtime::Handle;
+use tonic::transport::Channel;
 use tsdb_format::Labels;
 
 use crate::chunk_iter::{ChunkSeriesIterator, ReadOptions};
@@ -131,6 +133,36 @@ impl Fanout {
         }
         let labels = vec![storeapi::labels::label("__address__", address)];
         self.options.store_matchers.iter().any(|set| matches_all_pb(set, &labels))
+    }
+
+    /// Calls every selected endpoint concurrently (`call` answers strings and warnings) and
+    /// concatenates the strings; a failed endpoint is a warning or the error, as for `Series`.
+    async fn gather_strings<F, Fut>(
+        &self,
+        selected: &[(Arc<Endpoint>, EndpointInfo)],
+        what: &str,
+        call: F,
+    ) -> Result<Vec<String>, FanoutError>
+    where
+        F: Fn(StoreClient<Channel>) -> Fut,
+        Fut: std::future::Future<Output = Result<(Vec<String>, Vec<String>), tonic::Status>>,
+    {
+        let results = futures::future::join_all(selected.iter().map(|(e, _)| call(e.store_client()))).await;
+        let mut out = Vec::new();
+        for ((endpoint, _), result) in selected.iter().zip(results) {
+            match result {
+                Ok((strings, warnings)) => {
+                    warnings.into_iter().for_each(|w| self.warnings.push(w));
+                    out.extend(strings);
+                }
+                Err(status) => self.failed(format!(
+                    "fetch {what} from store {}: {}",
+                    endpoint.address,
+                    status.message()
+                ))?,
+            }
+        }
+        Ok(out)
     }
 
     /// Turns a failed endpoint into a warning, or the request's error.
@@ -257,29 +289,15 @@ impl Fanout {
             partial_response_disabled: !self.options.partial_response,
             ..Default::default()
         };
-        let calls = selected.iter().map(|(endpoint, _)| {
-            let mut client = endpoint.store_client();
-            let request = request.clone();
-            async move { client.label_names(request).await }
-        });
-        let results = futures::future::join_all(calls).await;
-        let mut names = Vec::new();
-        for ((endpoint, _), result) in selected.iter().zip(results) {
-            match result {
-                Ok(response) => {
-                    let response = response.into_inner();
-                    response.warnings.into_iter().for_each(|w| self.warnings.push(w));
-                    names.extend(response.names);
+        let mut names = self
+            .gather_strings(&selected, "label names", |mut client| {
+                let request = request.clone();
+                async move {
+                    let response = client.label_names(request).await?.into_inner();
+                    Ok((response.names, response.warnings))
                 }
-                Err(status) => {
-                    self.failed(format!(
-                        "fetch label names from store {}: {}",
-                        endpoint.address,
-                        status.message()
-                    ))?;
-                }
-            }
-        }
+            })
+            .await?;
         if self.options.dedup {
             names.retain(|n| !self.options.replica_labels.contains(n));
         }
@@ -309,29 +327,15 @@ impl Fanout {
             partial_response_disabled: !self.options.partial_response,
             ..Default::default()
         };
-        let calls = selected.iter().map(|(endpoint, _)| {
-            let mut client = endpoint.store_client();
-            let request = request.clone();
-            async move { client.label_values(request).await }
-        });
-        let results = futures::future::join_all(calls).await;
-        let mut values = Vec::new();
-        for ((endpoint, _), result) in selected.iter().zip(results) {
-            match result {
-                Ok(response) => {
-                    let response = response.into_inner();
-                    response.warnings.into_iter().for_each(|w| self.warnings.push(w));
-                    values.extend(response.values);
+        let mut values = self
+            .gather_strings(&selected, "label values", |mut client| {
+                let request = request.clone();
+                async move {
+                    let response = client.label_values(request).await?.into_inner();
+                    Ok((response.values, response.warnings))
                 }
-                Err(status) => {
-                    self.failed(format!(
-                        "fetch label values from store {}: {}",
-                        endpoint.address,
-                        status.message()
-                    ))?;
-                }
-            }
-        }
+            })
+            .await?;
         values.sort();
         values.dedup();
         Ok(values)
