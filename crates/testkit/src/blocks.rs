@@ -82,3 +82,27 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Generated blocks kept for a whole test binary, with their metas oldest first.
+pub struct Fixture {
+    _dir: tempfile::TempDir,
+    /// The directory holding the block directories.
+    pub blocks: PathBuf,
+    /// Their metas, oldest first.
+    pub metas: Vec<tsdb_format::meta::BlockMeta>,
+}
+
+impl Fixture {
+    /// Generates `spec` as promtool blocks (at least three, so ranges span several blocks).
+    pub fn generate(spec: Generated) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blocks = dir.path().join("blocks");
+        let mut metas: Vec<tsdb_format::meta::BlockMeta> = generate(spec, &blocks, &[])
+            .iter()
+            .map(|d| tsdb_format::meta::BlockMeta::read_from_dir(d).expect("promtool meta.json"))
+            .collect();
+        metas.sort_by_key(|m| m.min_time);
+        assert!(metas.len() >= 3, "want several blocks, got {}", metas.len());
+        Self { _dir: dir, blocks, metas }
+    }
+}

@@ -15,7 +15,7 @@ use futures::StreamExt;
 use storeapi::pb::thanos::info::info_client::InfoClient;
 use storeapi::pb::thanos::store_client::StoreClient;
 use storeapi::pb::thanos::{self as pb, series_response};
-use testkit::blocks::Generated;
+use testkit::blocks::{Fixture, Generated};
 use testkit::process::Process;
 use testkit::prometheus::{Prometheus, PrometheusConfig};
 use tonic::transport::Channel;
@@ -34,30 +34,10 @@ pub(crate) fn config_with_external_labels() -> String {
     "global:\n  scrape_interval: 1m\n  external_labels:\n    cluster: test\n    replica: \"0\"\n".to_owned()
 }
 
-/// Blocks made once per test binary by promtool from the shared generator.
-pub(crate) struct Fixture {
-    _dir: tempfile::TempDir,
-    /// The directory holding the block directories.
-    pub(crate) blocks: PathBuf,
-    /// Their metas, oldest first.
-    pub(crate) metas: Vec<BlockMeta>,
-}
-
-/// 40 series over 12 hours at a 30 s step, in 2h promtool blocks.
+/// 40 series over 12 hours at a 30 s step, in 2h promtool blocks, made once per test binary.
 pub(crate) fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let blocks = dir.path().join("blocks");
-        testkit::blocks::generate(Generated { series: 40, days: 0.5, ..Generated::default() }, &blocks, &[]);
-        let mut metas: Vec<BlockMeta> = block_dirs(&blocks)
-            .iter()
-            .map(|d| BlockMeta::read_from_dir(d).expect("promtool meta.json"))
-            .collect();
-        metas.sort_by_key(|m| m.min_time);
-        assert!(metas.len() >= 3, "want several blocks, got {}", metas.len());
-        Fixture { _dir: dir, blocks, metas }
-    })
+    FIXTURE.get_or_init(|| Fixture::generate(Generated { series: 40, days: 0.5, ..Generated::default() }))
 }
 
 /// The fixture's time range `[first sample, last sample]`.

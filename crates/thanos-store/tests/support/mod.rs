@@ -20,7 +20,7 @@ use tsdb_format::Labels;
 use tsdb_format::chunkenc::XorIterator;
 use tsdb_format::meta::BlockMeta;
 
-use testkit::blocks::Generated;
+use testkit::blocks::{Fixture, Generated};
 pub(crate) use testkit::blocks::{block_dirs, copy_dir};
 pub(crate) use testkit::free_port;
 pub(crate) use testkit::http::{get as http_get, urlencode};
@@ -29,28 +29,10 @@ use testkit::prometheus::{Prometheus, PrometheusConfig};
 /// The external labels every test block is uploaded with.
 pub(crate) const EXT_LABEL: (&str, &str) = ("cluster", "a");
 
-/// Blocks made once per test binary by promtool from the shared generator.
-pub(crate) struct Fixture {
-    _dir: tempfile::TempDir,
-    pub(crate) blocks: PathBuf,
-    pub(crate) metas: Vec<BlockMeta>,
-}
-
-/// 40 series over 12 hours at a 30 s step, in 2h promtool blocks.
+/// 40 series over 12 hours at a 30 s step, in 2h promtool blocks, made once per test binary.
 pub(crate) fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let blocks = dir.path().join("blocks");
-        testkit::blocks::generate(Generated { series: 40, days: 0.5, ..Generated::default() }, &blocks, &[]);
-        let mut metas: Vec<BlockMeta> = block_dirs(&blocks)
-            .iter()
-            .map(|d| BlockMeta::read_from_dir(d).expect("promtool meta.json"))
-            .collect();
-        metas.sort_by_key(|m| m.min_time);
-        assert!(metas.len() >= 3, "want several blocks, got {}", metas.len());
-        Fixture { _dir: dir, blocks, metas }
-    })
+    FIXTURE.get_or_init(|| Fixture::generate(Generated { series: 40, days: 0.5, ..Generated::default() }))
 }
 
 /// Uploads every fixture block to `bucket` with [`EXT_LABEL`].
